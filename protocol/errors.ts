@@ -1,0 +1,86 @@
+/** What every error code means to a caller: its HTTP status and whether retrying can help. */
+export interface ErrorSpec {
+  /** HTTP status the bridge answers with. */
+  readonly status: number;
+  /** True when the same request may succeed if sent again later. */
+  readonly retryable: boolean;
+  /** One-line meaning, rendered into docs/errors.md. */
+  readonly description: string;
+}
+
+/** The one error catalogue. docs/errors.md is checked against it by a test. */
+export const ERRORS = {
+  BAD_REQUEST: { status: 400, retryable: false, description: 'The request is malformed: bad JSON, a wrong type, a missing or unknown field. The message names the field.' },
+  UNAUTHORIZED: { status: 401, retryable: false, description: 'A token is required and was missing or wrong.' },
+  FORBIDDEN: { status: 403, retryable: false, description: 'The request came from a Host or Origin the bridge does not serve (DNS-rebinding and cross-site protection), or the page origin is not allowed to join the group.' },
+  EVAL_DISABLED: { status: 403, retryable: false, description: 'Running code strings in a page is off; start the bridge with --allow-eval to enable it.' },
+  NOT_FOUND: { status: 404, retryable: false, description: 'No such HTTP route.' },
+  ACTION_NOT_FOUND: { status: 404, retryable: false, description: 'Pages are connected in the group but none registered the action. `data.available` lists the actions that are registered.' },
+  CLIENT_NOT_FOUND: { status: 404, retryable: false, description: 'No connected page has that client id.' },
+  METHOD_NOT_ALLOWED: { status: 405, retryable: false, description: 'The route exists but not for this HTTP method.' },
+  PAYLOAD_TOO_LARGE: { status: 413, retryable: false, description: 'The body, batch or frame is over the configured limit; `data.limit` gives it.' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, retryable: false, description: 'POST bodies must be JSON (`content-type: application/json`).' },
+  OVERLOADED: { status: 429, retryable: true, description: 'Every page that has the action is at its in-flight limit and none freed up in time. Honour `Retry-After`.' },
+  CANCELLED: { status: 499, retryable: false, description: 'The call was cancelled (its caller went away, or the bridge is shutting down and the grace period ended).' },
+  INTERNAL: { status: 500, retryable: true, description: 'A bug in pagecall. The message says what failed; please report it.' },
+  PAGE_ERROR: { status: 502, retryable: false, description: "The page function threw or rejected. `data` holds the page's `name`, `message` and `stack`." },
+  CLIENT_DISCONNECTED: { status: 502, retryable: true, description: 'The page disconnected while running the call and no other page could take it (or the caller disabled retry).' },
+  RESULT_NOT_SERIALIZABLE: { status: 502, retryable: false, description: 'The page function returned something that cannot be sent (a cycle, or nesting deeper than the codec allows).' },
+  RESULT_TOO_LARGE: { status: 502, retryable: false, description: "The page function's result is over the frame limit; `data.limit` gives it." },
+  NO_CLIENT: { status: 503, retryable: true, description: 'No page is connected in the group (or with the requested client id).' },
+  SHUTTING_DOWN: { status: 503, retryable: true, description: 'The bridge is shutting down and takes no new calls.' },
+  TIMEOUT: { status: 504, retryable: true, description: 'The call did not finish before its deadline (`timeoutMs`). The page is told to cancel it.' },
+  BAD_FRAME: { status: 400, retryable: false, description: 'A page sent a WebSocket frame that is not valid protocol (sent to the page, never to HTTP callers).' },
+  PROTOCOL_MISMATCH: { status: 400, retryable: false, description: 'The page speaks another protocol version than the bridge; reload the injector from the bridge.' },
+} as const satisfies Record<string, ErrorSpec>;
+
+/** A code from the catalogue. */
+export type ErrorCode = keyof typeof ERRORS;
+
+/** The error shape that travels on the wire and in HTTP responses. */
+export interface WireError {
+  code: ErrorCode;
+  message: string;
+  data?: unknown;
+}
+
+/** True when `code` is in the catalogue. */
+export function isErrorCode(code: unknown): code is ErrorCode {
+  return typeof code === 'string' && Object.prototype.hasOwnProperty.call(ERRORS, code);
+}
+
+/** An error with a catalogue code; branch on `.code`, not on `instanceof`. */
+export class PagecallError extends Error {
+  override readonly name = 'PagecallError';
+  readonly code: ErrorCode;
+  readonly data: unknown;
+
+  constructor(code: ErrorCode, message: string, data?: unknown) {
+    super(message);
+    this.code = code;
+    this.data = data;
+  }
+
+  /** HTTP status for this error's code. */
+  get status(): number {
+    return ERRORS[this.code].status;
+  }
+
+  /** Whether retrying the same request may help. */
+  get retryable(): boolean {
+    return ERRORS[this.code].retryable;
+  }
+
+  /** The wire form, `{code, message, data?}`. */
+  toWire(): WireError {
+    return this.data === undefined
+      ? { code: this.code, message: this.message }
+      : { code: this.code, message: this.message, data: this.data };
+  }
+}
+
+/** Rebuilds a PagecallError from its wire form (unknown codes become INTERNAL). */
+export function fromWire(error: WireError | { code: string; message: string; data?: unknown }): PagecallError {
+  const code = isErrorCode(error.code) ? error.code : 'INTERNAL';
+  return new PagecallError(code, error.message, error.data);
+}

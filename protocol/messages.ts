@@ -1,0 +1,142 @@
+/**
+ * The messages pages and the bridge exchange over the page WebSocket: JSON text frames, each
+ * holding one message or an array of messages (calls and results waiting for the same peer are
+ * packed into one frame). docs/protocol.md describes the flow.
+ */
+import type { Json } from './codec.js';
+
+/** Error detail a page reports when its function throws. */
+export interface PageErrorPayload {
+  /** Catalogue code when the failure is not the function's own (ACTION_NOT_FOUND, RESULT_TOO_LARGE...). */
+  code?: string;
+  /** The thrown error's `name` (`TypeError`...). */
+  name: string;
+  /** The thrown error's message. */
+  message: string;
+  /** The page's stack trace, when it has one. */
+  stack?: string;
+}
+
+/** Page → bridge, first message: who the page is and what it offers. */
+export interface HelloMessage {
+  type: 'hello';
+  /** Protocol version the page speaks. */
+  v: number;
+  /** Group the page joins. */
+  group: string;
+  /** Client id the page had before (kept across reloads); the bridge assigns one when absent. */
+  clientId?: string;
+  /** Shared secret when the bridge requires one. */
+  token?: string;
+  /** `location.href` of the page. */
+  url: string;
+  /** `document.title` of the page. */
+  title: string;
+  /** Names of the functions the page registered. */
+  actions: string[];
+}
+
+/** Page → bridge: the function list, URL or title changed. */
+export interface UpdateMessage {
+  type: 'update';
+  actions?: string[];
+  url?: string;
+  title?: string;
+}
+
+/** Page → bridge: a call finished. */
+export type ResultMessage =
+  | { type: 'result'; id: string; ok: true; value: Json }
+  | { type: 'result'; id: string; ok: false; error: PageErrorPayload };
+
+/** Page → bridge: answer to a ping, sent by the page's main thread (so a frozen page stays silent). */
+export interface PongMessage {
+  type: 'pong';
+  t: number;
+}
+
+/** Bridge → page: the hello was accepted. */
+export interface WelcomeMessage {
+  type: 'welcome';
+  v: number;
+  /** The client id to keep (the page's own, or a new one). */
+  clientId: string;
+  group: string;
+  /** The bridge pings this often; silence for three intervals means the link is dead. */
+  heartbeatMs: number;
+  /** Largest frame the bridge accepts; the page reports bigger results as RESULT_TOO_LARGE. */
+  maxFrameBytes: number;
+}
+
+/** Bridge → page: run a function. */
+export interface InvokeMessage {
+  type: 'invoke';
+  /** Call id; the result must carry it back. */
+  id: string;
+  action: string;
+  /** Arguments, codec-encoded, spread into the function. */
+  args: Json[];
+  /** Milliseconds left before the caller gives up; the page aborts the call's signal then. */
+  timeoutMs: number;
+}
+
+/** Bridge → page: the caller gave up on a call (timeout, caller gone, shutdown). */
+export interface CancelMessage {
+  type: 'cancel';
+  id: string;
+  reason: string;
+}
+
+/** Bridge → page: liveness probe; the page answers with a pong carrying the same `t`. */
+export interface PingMessage {
+  type: 'ping';
+  t: number;
+}
+
+/** Bridge → page: something the page sent was refused; sent before a close when fatal. */
+export interface ErrorMessage {
+  type: 'error';
+  code: string;
+  message: string;
+}
+
+/** Messages a page sends. */
+export type PageMessage = HelloMessage | UpdateMessage | ResultMessage | PongMessage;
+
+/** Messages the bridge sends. */
+export type BridgeMessage = WelcomeMessage | InvokeMessage | CancelMessage | PingMessage | ErrorMessage;
+
+/** WebSocket close codes the bridge uses; the page decides from them whether to reconnect. */
+export const CLOSE_CODES = {
+  /** Bridge is shutting down; reconnect with backoff. */
+  GOING_AWAY: 1001,
+  /** The hello was invalid. Do not reconnect with the same settings. */
+  BAD_HELLO: 4400,
+  /** Token missing or wrong. Do not reconnect. */
+  UNAUTHORIZED: 4401,
+  /** Origin not allowed for the group. Do not reconnect. */
+  FORBIDDEN: 4403,
+  /** No hello in time. */
+  HELLO_TIMEOUT: 4408,
+  /** Another connection took this client id; the page picks a new id and reconnects. */
+  REPLACED: 4409,
+  /** Kicked by an operator. Do not reconnect until told to. */
+  KICKED: 4410,
+  /** Protocol version mismatch. Do not reconnect. */
+  PROTOCOL_MISMATCH: 4426,
+  /** The page missed its pongs. */
+  UNRESPONSIVE: 4504,
+  /** Bridge at its page limit; reconnect with backoff. */
+  FULL: 4503,
+  /** Too many invalid frames. */
+  TOO_MANY_BAD_FRAMES: 4402,
+} as const;
+
+/** Close codes after which the page should not reconnect by itself. */
+export const FINAL_CLOSE_CODES: readonly number[] = [
+  CLOSE_CODES.BAD_HELLO,
+  CLOSE_CODES.UNAUTHORIZED,
+  CLOSE_CODES.FORBIDDEN,
+  CLOSE_CODES.KICKED,
+  CLOSE_CODES.PROTOCOL_MISMATCH,
+];
