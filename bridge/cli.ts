@@ -1,0 +1,104 @@
+#!/usr/bin/env node
+/** The `pagecall` command. */
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { startBridge } from './bridge.js';
+import { ConfigError, DEFAULTS, OPTION_DOCS, envName, type BridgeOptions } from './config.js';
+import { injectorScript, loaderSnippet } from './injector-script.js';
+
+const kebab = (key: string): string => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+
+function parseInt10(value: string): number {
+  if (!/^\d+$/.test(value)) throw new InvalidArgumentError('expected a whole number');
+  return Number(value);
+}
+
+/** Adds one flag per configuration option, documented with its environment variable and default. */
+function addConfigOptions(command: Command): Command {
+  for (const [key, { kind, help }] of Object.entries(OPTION_DOCS)) {
+    const flag = kebab(key);
+    const fallback = (DEFAULTS as unknown as Record<string, unknown>)[key];
+    const shown = Array.isArray(fallback) ? (fallback.length ? fallback.join(',') : 'none') : fallback;
+    const text = `${help} [env ${envName(key)}${shown === undefined ? '' : `, default ${String(shown)}`}]`;
+    const option =
+      kind === 'bool'
+        ? new Option(`--${flag}`, text)
+        : new Option(`--${flag} <${kind === 'int' ? 'n' : kind === 'list' ? 'a,b' : 'value'}>`, text);
+    if (kind === 'int') option.argParser(parseInt10);
+    if (kind === 'list') option.argParser((v: string) => v.split(',').map((s) => s.trim()).filter(Boolean));
+    command.addOption(option);
+  }
+  return command;
+}
+
+function fail(message: string): never {
+  process.stderr.write(`pagecall: ${message}\n`);
+  process.exit(2);
+}
+
+const program = new Command('pagecall')
+  .description('Call functions that live inside web pages: a local bridge, a page injector and an HTTP API.')
+  .showHelpAfterError();
+
+addConfigOptions(
+  program
+    .command('serve')
+    .description('start the bridge; pages connect to it, callers use its HTTP API')
+    .option('-g, --group <name>', 'group shown in the printed snippet', 'default'),
+).action(async (flags: BridgeOptions & { group: string }) => {
+  const { group, ...options } = flags;
+  let bridge;
+  try {
+    bridge = await startBridge({ ...options, env: process.env });
+  } catch (error) {
+    if (error instanceof ConfigError) fail(error.message);
+    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') fail(`port ${options.port ?? DEFAULTS.port} is in use; pick another with --port`);
+    throw error;
+  }
+  const url = bridge.url;
+  const token = bridge.config.token;
+  const auth = token ? ` -H 'authorization: Bearer ${'$PAGECALL_TOKEN'}'` : '';
+  process.stdout.write(
+    [
+      '',
+      `pagecall bridge ready on ${url}`,
+      `  load into a page (DevTools console):`,
+      `    ${loaderSnippet(url, group, token ? '<token>' : undefined)}`,
+      `  or paste the whole injector:  npx pagecall injector --group ${group} --url ${url} | your-clipboard-tool`,
+      `  then in the page:  pagecall.register('name', (...args) => result)`,
+      `  call it:  curl -s ${url}/v1/call -H 'content-type: application/json'${auth} -d '{"group":"${group}","action":"name","args":[]}'`,
+      `  pages:    curl -s ${url}/v1/clients${auth}`,
+      '',
+    ].join('\n'),
+  );
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) {
+      process.stderr.write(`pagecall: ${signal} again, exiting now\n`);
+      process.exit(130);
+    }
+    stopping = true;
+    bridge.close().then(() => process.exit(0), () => process.exit(1));
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+});
+
+program
+  .command('injector')
+  .description('print the page injector, preconfigured to connect to a bridge (paste it into a console or a userscript)')
+  .option('-g, --group <name>', 'group the page joins', 'default')
+  .option('-u, --url <url>', 'bridge base URL', `http://127.0.0.1:${DEFAULTS.port}`)
+  .option('-t, --token <token>', 'bridge token [env PAGECALL_TOKEN]')
+  .option('--client-id <id>', 'fixed client id for the page')
+  .action((flags: { group: string; url: string; token?: string; clientId?: string }) => {
+    const token = flags.token ?? process.env.PAGECALL_TOKEN;
+    const settings: Parameters<typeof injectorScript>[0] = { bridgeUrl: flags.url, group: flags.group };
+    if (token) settings.token = token;
+    if (flags.clientId) settings.clientId = flags.clientId;
+    process.stdout.write(injectorScript(settings));
+  });
+
+program.parseAsync(process.argv).catch((error: unknown) => {
+  process.stderr.write(`pagecall: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,118 @@
+/** Which pages are connected, in which groups, with which functions. */
+import { PagecallError } from '../protocol/index.js';
+import type { PageClient } from './page-client.js';
+
+interface Group {
+  readonly clients: Set<PageClient>;
+  /** action → pages that registered it; rebuilt lazily after a change. */
+  byAction: Map<string, PageClient[]> | null;
+  /** rotates the balancer's starting point */
+  cursor: number;
+}
+
+/** The registry of connected pages. Empty groups are removed as soon as their last page leaves. */
+export class ClientRegistry {
+  private readonly clients = new Map<string, PageClient>();
+  private readonly groups = new Map<string, Group>();
+
+  /** Number of connected pages. */
+  get size(): number {
+    return this.clients.size;
+  }
+
+  /** Number of groups with at least one page. */
+  get groupCount(): number {
+    return this.groups.size;
+  }
+
+  /** The page with this id, if connected. */
+  get(id: string): PageClient | undefined {
+    return this.clients.get(id);
+  }
+
+  /** Adds a page; returns the page it replaced (same client id), which the caller must close. */
+  add(client: PageClient): PageClient | undefined {
+    const previous = this.clients.get(client.id);
+    if (previous) this.remove(previous);
+    this.clients.set(client.id, client);
+    let group = this.groups.get(client.group);
+    if (!group) {
+      group = { clients: new Set(), byAction: null, cursor: 0 };
+      this.groups.set(client.group, group);
+    }
+    group.clients.add(client);
+    group.byAction = null;
+    return previous;
+  }
+
+  /** Removes a page; returns false when it was not (or no longer) registered. */
+  remove(client: PageClient): boolean {
+    if (this.clients.get(client.id) !== client) return false;
+    this.clients.delete(client.id);
+    const group = this.groups.get(client.group);
+    if (group) {
+      group.clients.delete(client);
+      group.byAction = null;
+      if (group.clients.size === 0) this.groups.delete(client.group);
+    }
+    return true;
+  }
+
+  /** Replaces a page's function list. */
+  setActions(client: PageClient, actions: readonly string[]): void {
+    client.actions = new Set(actions);
+    const group = this.groups.get(client.group);
+    if (group) group.byAction = null;
+  }
+
+  /** All pages, optionally of one group. */
+  list(group?: string): PageClient[] {
+    if (group === undefined) return [...this.clients.values()];
+    return [...(this.groups.get(group)?.clients ?? [])];
+  }
+
+  /** Names of the groups that have pages. */
+  groupNames(): string[] {
+    return [...this.groups.keys()];
+  }
+
+  /**
+   * The pages that can run `action` in `group` (only `clientId` when given), with the group's
+   * rotating cursor. Throws NO_CLIENT or ACTION_NOT_FOUND when there are none.
+   */
+  candidates(groupName: string, action: string, clientId?: string): { clients: readonly PageClient[]; group: { cursor: number } } {
+    const group = this.groups.get(groupName);
+    if (!group) throw new PagecallError('NO_CLIENT', `no page is connected in group ${JSON.stringify(groupName)}`, { group: groupName });
+    if (clientId !== undefined) {
+      const client = this.clients.get(clientId);
+      if (!client || client.group !== groupName) {
+        throw new PagecallError('NO_CLIENT', `no page with client id ${JSON.stringify(clientId)} is connected in group ${JSON.stringify(groupName)}`, { group: groupName, clientId });
+      }
+      if (!client.actions.has(action)) {
+        throw new PagecallError('ACTION_NOT_FOUND', `page ${clientId} has not registered ${JSON.stringify(action)}`, { group: groupName, clientId, available: [...client.actions].sort() });
+      }
+      return { clients: [client], group };
+    }
+    if (!group.byAction) group.byAction = indexByAction(group.clients);
+    const clients = group.byAction.get(action);
+    if (!clients) {
+      throw new PagecallError('ACTION_NOT_FOUND', `no page in group ${JSON.stringify(groupName)} has registered ${JSON.stringify(action)}`, {
+        group: groupName,
+        available: [...group.byAction.keys()].sort(),
+      });
+    }
+    return { clients, group };
+  }
+}
+
+function indexByAction(clients: Iterable<PageClient>): Map<string, PageClient[]> {
+  const index = new Map<string, PageClient[]>();
+  for (const client of clients) {
+    for (const action of client.actions) {
+      const list = index.get(action);
+      if (list) list.push(client);
+      else index.set(action, [client]);
+    }
+  }
+  return index;
+}

@@ -1,0 +1,170 @@
+/**
+ * Bridge configuration, resolved once: defaults, then PAGECALL_* environment variables, then
+ * explicit options (CLI flags). The result is validated and frozen.
+ */
+import { z } from 'zod';
+
+/** Hosts that only this machine can reach. */
+export const LOOPBACK_HOSTS: ReadonlySet<string> = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
+
+const MiB = 1024 * 1024;
+
+const schema = z.strictObject({
+  host: z.string().min(1),
+  port: z.number().int().min(0).max(65535),
+  token: z.string().min(16, 'token: must be at least 16 characters').optional(),
+  timeoutMs: z.number().int().min(1).max(3_600_000),
+  maxTimeoutMs: z.number().int().min(1).max(3_600_000),
+  heartbeatMs: z.number().int().min(50).max(600_000),
+  helloTimeoutMs: z.number().int().min(50).max(600_000),
+  maxBodyBytes: z.number().int().min(1024),
+  maxFrameBytes: z.number().int().min(1024),
+  maxBatch: z.number().int().min(1),
+  maxClients: z.number().int().min(1),
+  maxActionsPerClient: z.number().int().min(1),
+  maxInFlightPerClient: z.number().int().min(1),
+  queueTimeoutMs: z.number().int().min(0),
+  maxQueued: z.number().int().min(0),
+  balance: z.enum(['least-in-flight', 'round-robin']),
+  allowEval: z.boolean(),
+  allowOrigins: z.array(z.string()),
+  allowHosts: z.array(z.string()),
+  shutdownGraceMs: z.number().int().min(0),
+  logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),
+  logFormat: z.enum(['auto', 'pretty', 'json']),
+  debugCapture: z.boolean(),
+});
+
+/** The resolved, frozen configuration. */
+export type BridgeConfig = Readonly<z.infer<typeof schema>>;
+
+/** What callers may pass: any subset of the configuration. */
+export type BridgeOptions = Partial<z.infer<typeof schema>>;
+
+/** Defaults: loopback only, 30 s deadline, no token, eval off. */
+export const DEFAULTS: BridgeConfig = Object.freeze({
+  host: '127.0.0.1',
+  port: 12180,
+  timeoutMs: 30_000,
+  maxTimeoutMs: 600_000,
+  heartbeatMs: 5_000,
+  helloTimeoutMs: 10_000,
+  maxBodyBytes: 16 * MiB,
+  maxFrameBytes: 32 * MiB,
+  maxBatch: 10_000,
+  maxClients: 5_000,
+  maxActionsPerClient: 1_000,
+  maxInFlightPerClient: 4_096,
+  queueTimeoutMs: 5_000,
+  maxQueued: 100_000,
+  balance: 'least-in-flight',
+  allowEval: false,
+  allowOrigins: [],
+  allowHosts: [],
+  shutdownGraceMs: 10_000,
+  logLevel: 'info',
+  logFormat: 'auto',
+  debugCapture: false,
+});
+
+type Kind = 'string' | 'int' | 'bool' | 'list';
+
+/** Every option, its environment variable's kind and its one-line help (used by --help and docs). */
+export const OPTION_DOCS: Record<keyof BridgeConfig, { kind: Kind; help: string }> = {
+  host: { kind: 'string', help: 'interface to listen on; anything but loopback requires a token' },
+  port: { kind: 'int', help: 'TCP port (0 picks a free one)' },
+  token: { kind: 'string', help: 'shared secret for pages and callers (Authorization: Bearer <token>); at least 16 characters' },
+  timeoutMs: { kind: 'int', help: 'default call deadline in ms' },
+  maxTimeoutMs: { kind: 'int', help: 'largest timeoutMs a caller may ask for' },
+  heartbeatMs: { kind: 'int', help: 'ping interval; a page silent for 3 intervals is dropped' },
+  helloTimeoutMs: { kind: 'int', help: 'how long a new page socket may take to say hello' },
+  maxBodyBytes: { kind: 'int', help: 'largest HTTP request body' },
+  maxFrameBytes: { kind: 'int', help: 'largest WebSocket frame from a page' },
+  maxBatch: { kind: 'int', help: 'most calls in one /v1/batch request' },
+  maxClients: { kind: 'int', help: 'most pages connected at once' },
+  maxActionsPerClient: { kind: 'int', help: 'most functions one page may register' },
+  maxInFlightPerClient: { kind: 'int', help: 'most calls running in one page at once; more wait in a queue' },
+  queueTimeoutMs: { kind: 'int', help: 'how long a call waits for a free page before OVERLOADED' },
+  maxQueued: { kind: 'int', help: 'most calls waiting for a free page' },
+  balance: { kind: 'string', help: 'how calls spread over pages: least-in-flight or round-robin' },
+  allowEval: { kind: 'bool', help: 'enable POST /v1/eval (runs code strings in pages)' },
+  allowOrigins: { kind: 'list', help: 'comma-separated page origins allowed to connect (default: any)' },
+  allowHosts: { kind: 'list', help: 'extra Host header names accepted on loopback (DNS-rebinding guard)' },
+  shutdownGraceMs: { kind: 'int', help: 'on SIGINT/SIGTERM, how long in-flight calls may finish' },
+  logLevel: { kind: 'string', help: 'trace, debug, info, warn, error, fatal or silent' },
+  logFormat: { kind: 'string', help: 'auto (pretty on a terminal), pretty or json' },
+  debugCapture: { kind: 'bool', help: 'include call arguments and results in logs and the dashboard' },
+};
+
+/** `maxBodyBytes` → `PAGECALL_MAX_BODY_BYTES`. */
+export function envName(key: string): string {
+  return `PAGECALL_${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
+}
+
+/** Raised for configuration that cannot be used; the message says exactly what to change. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+function parseEnvValue(key: string, kind: Kind, raw: string): unknown {
+  switch (kind) {
+    case 'string':
+      return raw;
+    case 'int': {
+      if (!/^-?\d+$/.test(raw.trim())) throw new ConfigError(`${envName(key)}: expected a whole number, got ${JSON.stringify(raw)}`);
+      return Number(raw);
+    }
+    case 'bool': {
+      const v = raw.trim().toLowerCase();
+      if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+      if (['0', 'false', 'no', 'off', ''].includes(v)) return false;
+      throw new ConfigError(`${envName(key)}: expected true or false, got ${JSON.stringify(raw)}`);
+    }
+    case 'list':
+      return raw.split(',').map((s) => s.trim()).filter(Boolean);
+  }
+}
+
+/** Reads PAGECALL_* variables into options. */
+export function optionsFromEnv(env: Record<string, string | undefined>): BridgeOptions {
+  const out: Record<string, unknown> = {};
+  for (const [key, { kind }] of Object.entries(OPTION_DOCS)) {
+    const raw = env[envName(key)];
+    if (raw !== undefined) out[key] = parseEnvValue(key, kind, raw);
+  }
+  return out as BridgeOptions;
+}
+
+/** True when `host` can only be reached from this machine. */
+export function isLoopback(host: string): boolean {
+  return LOOPBACK_HOSTS.has(host) || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+/** Merges defaults, environment and options; validates; freezes. */
+export function resolveConfig(options: BridgeOptions = {}, env: Record<string, string | undefined> = {}): BridgeConfig {
+  const merged: Record<string, unknown> = { ...DEFAULTS, ...optionsFromEnv(env) };
+  for (const [key, value] of Object.entries(options)) if (value !== undefined) merged[key] = value;
+  const parsed = schema.safeParse(merged);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const key = issue.path.join('.');
+    const message = issue.message.startsWith(`${key}:`) ? issue.message : `${key}: ${issue.message}`;
+    throw new ConfigError(`invalid configuration: ${message}`);
+  }
+  const config = parsed.data;
+  if (config.timeoutMs > config.maxTimeoutMs) {
+    throw new ConfigError(`invalid configuration: timeoutMs (${config.timeoutMs}) is larger than maxTimeoutMs (${config.maxTimeoutMs})`);
+  }
+  if (!isLoopback(config.host) && !config.token) {
+    throw new ConfigError(
+      `refusing to listen on ${config.host} without a token: anyone who can reach it could run code in your logged-in pages. ` +
+        `Set --token (or PAGECALL_TOKEN) to a secret of at least 16 characters, or listen on 127.0.0.1.`,
+    );
+  }
+  return Object.freeze({ ...config, allowOrigins: Object.freeze([...config.allowOrigins]), allowHosts: Object.freeze([...config.allowHosts]) }) as BridgeConfig;
+}
+
+/** The configuration as safe to log: the token is redacted. */
+export function redactConfig(config: BridgeConfig): Record<string, unknown> {
+  return { ...config, token: config.token ? '[redacted]' : undefined };
+}

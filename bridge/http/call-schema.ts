@@ -1,0 +1,141 @@
+/** Shapes of call requests (POST /v1/call, each item of /v1/batch, GET /v1/call), checked with zod. */
+import { z } from 'zod';
+import { PagecallError, checkAction, checkClientId, checkGroup, typeName, type Json } from '../../protocol/index.js';
+import type { BridgeConfig } from '../config.js';
+import type { CallRequest } from '../pending-calls.js';
+
+const nameCheck = (check: (v: unknown, field: string) => string | undefined) =>
+  z.string().superRefine((value, ctx) => {
+    const error = check(value, '');
+    if (error) ctx.addIssue({ code: 'custom', message: error.replace(/^[^:]*: /, '') });
+  });
+
+const callFields = {
+  group: nameCheck(checkGroup),
+  action: nameCheck(checkAction),
+  args: z.array(z.unknown()).optional(),
+  clientId: nameCheck(checkClientId).optional(),
+  timeoutMs: z.number().int().positive().optional(),
+  retry: z.boolean().optional(),
+  balance: z.enum(['least-in-flight', 'round-robin']).optional(),
+};
+
+const callSchema = z.strictObject(callFields);
+const batchItemSchema = z.strictObject({ ...callFields, group: callFields.group.optional() });
+const batchSchema = z.strictObject({
+  calls: z.array(z.unknown()),
+  group: callFields.group.optional(),
+  timeoutMs: callFields.timeoutMs,
+  retry: callFields.retry,
+  balance: callFields.balance,
+});
+
+type CallFields = z.infer<typeof callSchema>;
+
+function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
+  let value = input;
+  for (const key of path) value = value !== null && typeof value === 'object' ? (value as Record<PropertyKey, unknown>)[key] : undefined;
+  return value;
+}
+
+/** Turns the first zod issue into `field: what was wrong`, prefixed with `prefix`. */
+function badRequest(error: z.ZodError, input: unknown, prefix = ''): PagecallError {
+  const issue = error.issues[0]!;
+  const path = prefix + issue.path.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i === 0 && !prefix ? '' : '.'}${String(p)}`)).join('');
+  let message: string;
+  if (issue.code === 'invalid_type') {
+    const got = valueAt(input, issue.path);
+    message = got === undefined ? `${path}: required` : `${path}: expected ${issue.expected}, got ${typeName(got)}`;
+  } else if (issue.code === 'unrecognized_keys') {
+    const keys = issue.keys;
+    const hint = keys.includes('param') || keys.includes('params') ? ' (pass arguments as "args": [...])' : '';
+    message = `${path ? `${path}: ` : ''}unknown field${keys.length > 1 ? 's' : ''} ${keys.map((k) => JSON.stringify(k)).join(', ')}${hint}`;
+  } else {
+    message = `${path || 'body'}: ${issue.message}`;
+  }
+  return new PagecallError('BAD_REQUEST', message);
+}
+
+function toRequest(fields: CallFields, config: BridgeConfig): CallRequest {
+  if (fields.timeoutMs !== undefined && fields.timeoutMs > config.maxTimeoutMs) {
+    throw new PagecallError('BAD_REQUEST', `timeoutMs: at most ${config.maxTimeoutMs}, got ${fields.timeoutMs}`);
+  }
+  const request: CallRequest = { group: fields.group, action: fields.action, args: (fields.args ?? []) as Json[] };
+  if (fields.clientId !== undefined) request.clientId = fields.clientId;
+  if (fields.timeoutMs !== undefined) request.timeoutMs = fields.timeoutMs;
+  if (fields.retry !== undefined) request.retry = fields.retry;
+  if (fields.balance !== undefined) request.balance = fields.balance;
+  return request;
+}
+
+function ensureObject(body: unknown, what: string): void {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    throw new PagecallError('BAD_REQUEST', `${what}: expected object, got ${typeName(body)}`);
+  }
+}
+
+/** Validates a POST /v1/call body. */
+export function parseCallBody(body: unknown, config: BridgeConfig): CallRequest {
+  ensureObject(body, 'body');
+  const parsed = callSchema.safeParse(body);
+  if (!parsed.success) throw badRequest(parsed.error, body);
+  return toRequest(parsed.data, config);
+}
+
+/** A batch: the calls that parsed, and per-item errors for the ones that did not. */
+export type BatchItem = { ok: true; request: CallRequest } | { ok: false; error: PagecallError };
+
+/** Validates a POST /v1/batch body; a bad item fails alone, a bad envelope fails the request. */
+export function parseBatchBody(body: unknown, config: BridgeConfig): BatchItem[] {
+  ensureObject(body, 'body');
+  const parsed = batchSchema.safeParse(body);
+  if (!parsed.success) throw badRequest(parsed.error, body);
+  const { calls, ...defaults } = parsed.data;
+  if (calls.length > config.maxBatch) {
+    throw new PagecallError('PAYLOAD_TOO_LARGE', `calls: at most ${config.maxBatch} calls per batch, got ${calls.length} (--max-batch)`, { limit: config.maxBatch });
+  }
+  return calls.map((item, i): BatchItem => {
+    try {
+      ensureObject(item, `calls[${i}]`);
+      const merged = { ...defaults, ...(item as object) };
+      const checked = batchItemSchema.safeParse(merged);
+      if (!checked.success) throw badRequest(checked.error, merged, `calls[${i}]`);
+      if (checked.data.group === undefined) throw new PagecallError('BAD_REQUEST', `calls[${i}].group: required (or set "group" on the batch)`);
+      return { ok: true, request: toRequest(checked.data as CallFields, config) };
+    } catch (error) {
+      return { ok: false, error: error as PagecallError };
+    }
+  });
+}
+
+/** Reads GET /v1/call?group=&action=&args=[json]&arg=...&clientId=&timeoutMs=&retry=. */
+export function parseCallQuery(query: URLSearchParams, config: BridgeConfig): CallRequest {
+  const body: Record<string, unknown> = {};
+  for (const key of ['group', 'action', 'clientId', 'balance']) {
+    const value = query.get(key);
+    if (value !== null) body[key] = value;
+  }
+  const argsText = query.get('args');
+  const single = query.getAll('arg');
+  if (argsText !== null && single.length > 0) throw new PagecallError('BAD_REQUEST', 'args: use either args=[...] or arg=..., not both');
+  if (argsText !== null) {
+    try {
+      body.args = JSON.parse(argsText);
+    } catch {
+      throw new PagecallError('BAD_REQUEST', 'args: expected a JSON array, e.g. args=[1,"two"]');
+    }
+  } else if (single.length > 0) {
+    body.args = single.map((text) => {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        return text;
+      }
+    });
+  }
+  const timeout = query.get('timeoutMs');
+  if (timeout !== null) body.timeoutMs = /^\d+$/.test(timeout) ? Number(timeout) : timeout;
+  const retry = query.get('retry');
+  if (retry !== null) body.retry = retry === 'true' ? true : retry === 'false' ? false : retry;
+  return parseCallBody(body, config);
+}

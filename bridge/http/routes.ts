@@ -1,0 +1,196 @@
+/**
+ * HTTP routes. The hot ones (POST /v1/call, POST /v1/batch) are plain node:http handlers; the rest
+ * go through express. Routes parse, call and shape; errors all go through sendError.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { PROTOCOL_VERSION, PagecallError, checkClientId, checkGroup } from '../../protocol/index.js';
+import { checkApiAccess, requestToken, tokenMatches } from '../access.js';
+import type { ClientRegistry } from '../client-registry.js';
+import type { BridgeConfig } from '../config.js';
+import { injectorScript } from '../injector-script.js';
+import type { Logger } from '../logger.js';
+import type { PageHub } from '../page-hub.js';
+import type { CallRequest, PendingCalls } from '../pending-calls.js';
+import { parseBatchBody, parseCallBody, parseCallQuery } from './call-schema.js';
+import { readJsonBody } from './read-body.js';
+import { sendError, sendJson } from './respond.js';
+
+/** What the routes need from the bridge. */
+export interface RouteContext {
+  config: BridgeConfig;
+  registry: ClientRegistry;
+  pending: PendingCalls;
+  hub: PageHub;
+  log: Logger;
+  version: string;
+}
+
+function reportError(ctx: RouteContext, res: ServerResponse, error: unknown, requestId: string): void {
+  const e = sendError(res, error);
+  if (e.code === 'INTERNAL') ctx.log.error({ requestId, err: error }, 'internal error');
+}
+
+/** Runs one call for an HTTP caller; cancels it if the caller disconnects first. */
+async function respondToCall(ctx: RouteContext, res: ServerResponse, request: CallRequest, requestId: string): Promise<void> {
+  const abort = new AbortController();
+  const onClose = (): void => {
+    if (!res.writableFinished) abort.abort();
+  };
+  res.once('close', onClose);
+  request.signal = abort.signal;
+  request.requestId = requestId;
+  try {
+    const result = await ctx.pending.call(request);
+    res.setHeader('x-pagecall-client', result.clientId);
+    sendJson(res, 200, { ok: true, result: result.value, clientId: result.clientId, durationMs: result.durationMs });
+  } catch (error) {
+    if (!abort.signal.aborted) reportError(ctx, res, error, requestId);
+  } finally {
+    res.off('close', onClose);
+  }
+}
+
+/** POST /v1/call */
+export async function handleCallPost(ctx: RouteContext, req: IncomingMessage, res: ServerResponse, requestId: string): Promise<void> {
+  let request: CallRequest;
+  try {
+    request = parseCallBody(await readJsonBody(req, ctx.config.maxBodyBytes), ctx.config);
+  } catch (error) {
+    reportError(ctx, res, error, requestId);
+    return;
+  }
+  await respondToCall(ctx, res, request, requestId);
+}
+
+/** POST /v1/batch: results in request order, each `{ok, result}` or `{ok: false, error}`. */
+export async function handleBatchPost(ctx: RouteContext, req: IncomingMessage, res: ServerResponse, requestId: string): Promise<void> {
+  let items;
+  try {
+    items = parseBatchBody(await readJsonBody(req, ctx.config.maxBodyBytes), ctx.config);
+  } catch (error) {
+    reportError(ctx, res, error, requestId);
+    return;
+  }
+  const abort = new AbortController();
+  const onClose = (): void => {
+    if (!res.writableFinished) abort.abort();
+  };
+  res.once('close', onClose);
+  const results = await Promise.all(
+    items.map(async (item) => {
+      if (!item.ok) return { ok: false, error: item.error.toWire() };
+      try {
+        const r = await ctx.pending.call({ ...item.request, signal: abort.signal, requestId });
+        return { ok: true, result: r.value, clientId: r.clientId, durationMs: r.durationMs };
+      } catch (error) {
+        const e = error instanceof PagecallError ? error : new PagecallError('INTERNAL', String(error));
+        return { ok: false, error: e.toWire() };
+      }
+    }),
+  );
+  res.off('close', onClose);
+  if (!abort.signal.aborted) sendJson(res, 200, { ok: true, results });
+}
+
+const queryOf = (req: Request): URLSearchParams => new URLSearchParams(req.url.includes('?') ? req.url.slice(req.url.indexOf('?') + 1) : '');
+
+/** The express app serving everything but the hot routes. */
+export function createApp(ctx: RouteContext): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+
+  const api = express.Router();
+  api.use((req: Request, res: Response, next: NextFunction) => {
+    const denied = checkApiAccess(req, ctx.config, queryOf(req));
+    if (denied) sendError(res, denied);
+    else next();
+  });
+
+  api.get('/call', (req: Request, res: Response) => {
+    let request: CallRequest;
+    try {
+      request = parseCallQuery(queryOf(req), ctx.config);
+    } catch (error) {
+      reportError(ctx, res, error, String(res.getHeader('x-request-id')));
+      return;
+    }
+    return respondToCall(ctx, res, request, String(res.getHeader('x-request-id')));
+  });
+
+  api.get('/clients', (req: Request, res: Response) => {
+    const group = queryOf(req).get('group') ?? undefined;
+    const clients = ctx.registry.list(group).map((c) => c.info());
+    sendJson(res, 200, { ok: true, clients });
+  });
+
+  api.delete('/clients/:id', (req: Request, res: Response) => {
+    const id = String(req.params.id);
+    const client = ctx.registry.get(id);
+    if (!client) {
+      sendError(res, new PagecallError('CLIENT_NOT_FOUND', `no page with client id ${JSON.stringify(id)} is connected`, { clientId: id }));
+      return;
+    }
+    ctx.hub.kick(client);
+    sendJson(res, 200, { ok: true, clientId: id });
+  });
+
+  api.all(['/call', '/batch', '/clients', '/clients/:id'], (req: Request, res: Response) => {
+    sendError(res, new PagecallError('METHOD_NOT_ALLOWED', `${req.method} is not allowed on ${req.path === '/' ? '' : '/v1'}${req.path}`));
+  });
+
+  app.use('/v1', api);
+
+  // Pages probe this before connecting (Chrome's Local Network Access prompt is triggered by a
+  // fetch, not by a WebSocket), so it is readable from any origin and answers LNA preflights.
+  const healthHeaders = (res: Response): void => {
+    res.setHeader('access-control-allow-origin', '*');
+    res.setHeader('access-control-allow-private-network', 'true');
+    res.setHeader('access-control-allow-local-network', 'true');
+    res.setHeader('cache-control', 'no-store');
+  };
+  app.options('/health', (_req: Request, res: Response) => {
+    healthHeaders(res);
+    res.setHeader('access-control-allow-methods', 'GET');
+    res.setHeader('access-control-max-age', '600');
+    res.status(204).end();
+  });
+  app.get('/health', (_req: Request, res: Response) => {
+    healthHeaders(res);
+    sendJson(res, 200, { ok: true, name: 'pagecall', version: ctx.version, protocol: PROTOCOL_VERSION, clients: ctx.registry.size, tokenRequired: ctx.config.token !== undefined });
+  });
+
+  app.get('/injector.js', (req: Request, res: Response) => {
+    const query = queryOf(req);
+    const group = query.get('group') ?? 'default';
+    const clientId = query.get('clientId') ?? undefined;
+    const problem = checkGroup(group) ?? (clientId !== undefined ? checkClientId(clientId) : undefined);
+    if (problem) {
+      sendError(res, new PagecallError('BAD_REQUEST', problem));
+      return;
+    }
+    const token = requestToken(req, query);
+    if (ctx.config.token !== undefined && !tokenMatches(token, ctx.config.token)) {
+      sendError(res, new PagecallError('UNAUTHORIZED', 'this bridge requires a token: load /injector.js?group=...&token=<token>'));
+      return;
+    }
+    const bridgeUrl = `${req.protocol}://${req.headers.host ?? `${ctx.config.host}:${ctx.config.port}`}`;
+    const settings: Parameters<typeof injectorScript>[0] = { bridgeUrl, group };
+    if (ctx.config.token !== undefined) settings.token = ctx.config.token;
+    if (clientId !== undefined) settings.clientId = clientId;
+    res.setHeader('content-type', 'text/javascript; charset=utf-8');
+    res.setHeader('cache-control', 'no-store');
+    res.setHeader('access-control-allow-origin', '*');
+    res.setHeader('cross-origin-resource-policy', 'cross-origin');
+    res.send(injectorScript(settings));
+  });
+
+  app.use((req: Request, res: Response) => {
+    sendError(res, new PagecallError('NOT_FOUND', `no route ${req.method} ${req.path}`));
+  });
+  app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
+    reportError(ctx, res, error, String(res.getHeader('x-request-id')));
+  });
+  return app;
+}
