@@ -1,0 +1,47 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { ConfigError, DEFAULTS, envName, redactConfig, resolveConfig } from '../../bridge/config.js';
+
+describe('configuration', () => {
+  test('defaults are safe: loopback, no eval, 30 s deadline', () => {
+    const config = resolveConfig();
+    assert.equal(config.host, '127.0.0.1');
+    assert.equal(config.allowEval, false);
+    assert.equal(config.timeoutMs, 30_000);
+    assert.ok(Object.isFrozen(config));
+  });
+
+  test('environment overrides defaults and options override environment', () => {
+    const env = { PAGECALL_PORT: '9000', PAGECALL_TIMEOUT_MS: '1234', PAGECALL_ALLOW_EVAL: 'true', PAGECALL_ALLOW_ORIGINS: 'https://a.test, https://b.test' };
+    const fromEnv = resolveConfig({}, env);
+    assert.equal(fromEnv.port, 9000);
+    assert.equal(fromEnv.timeoutMs, 1234);
+    assert.equal(fromEnv.allowEval, true);
+    assert.deepEqual(fromEnv.allowOrigins, ['https://a.test', 'https://b.test']);
+    assert.equal(resolveConfig({ port: 9100 }, env).port, 9100);
+  });
+
+  test('bad values are refused with the variable or field named', () => {
+    assert.throws(() => resolveConfig({}, { PAGECALL_PORT: 'eighty' }), /PAGECALL_PORT: expected a whole number/);
+    assert.throws(() => resolveConfig({}, { PAGECALL_ALLOW_EVAL: 'maybe' }), /PAGECALL_ALLOW_EVAL: expected true or false/);
+    assert.throws(() => resolveConfig({ port: 70000 }), /port/);
+    assert.throws(() => resolveConfig({ balance: 'random' as never }), /balance/);
+    assert.throws(() => resolveConfig({ timeoutMs: 10, maxTimeoutMs: 5 }), /larger than maxTimeoutMs/);
+    assert.throws(() => resolveConfig({ token: 'short' }), /at least 16/);
+  });
+
+  test('refuses to listen beyond loopback without a token, and says why', () => {
+    assert.throws(() => resolveConfig({ host: '0.0.0.0' }), (e: Error) => e instanceof ConfigError && /without a token/.test(e.message) && /--token/.test(e.message));
+    assert.equal(resolveConfig({ host: '0.0.0.0', token: 'x'.repeat(16) }).host, '0.0.0.0');
+    assert.equal(resolveConfig({ host: 'localhost' }).host, 'localhost');
+  });
+
+  test('redacts the token for logging', () => {
+    assert.equal(redactConfig(resolveConfig({ token: 'y'.repeat(20) })).token, '[redacted]');
+  });
+
+  test('env names follow the option names', () => {
+    assert.equal(envName('maxBodyBytes'), 'PAGECALL_MAX_BODY_BYTES');
+    assert.ok(Object.keys(DEFAULTS).includes('maxBodyBytes'));
+  });
+});
