@@ -44,7 +44,7 @@ describe('value codec', () => {
     assert.deepEqual(portable.encode({ a: undefined, b: () => 1, c: 1 }), { c: 1 });
     assert.deepEqual(portable.encode({ $set: 1 }), { $escape: { $set: 1 } });
     assert.deepEqual(portable.encode(new Uint16Array([1]).buffer), { $bytes: 'AQA=' });
-    assert.deepEqual(portable.encode(new TypeError('x')).name, 'TypeError');
+    assert.equal((portable.encode(new TypeError('x')) as { name: string }).name, 'TypeError');
     assert.deepEqual(portable.encode({ toJSON: () => 'custom' }), 'custom');
   });
 
