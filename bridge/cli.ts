@@ -98,6 +98,46 @@ program
     process.stdout.write(injectorScript(settings));
   });
 
+program
+  .command('open')
+  .description('launch Chromium with pagecall injected before page scripts (survives reloads, bypasses CSP and Local Network Access)')
+  .argument('<url...>', 'pages to open')
+  .option('-g, --group <name>', 'group the pages join', 'default')
+  .option('-s, --script <file>', 'hook script run in every page before its own scripts (repeatable)', (v: string, all: string[]) => [...all, v], [] as string[])
+  .option('-b, --bridge <url>', 'join a running bridge instead of starting one in this process')
+  .option('-t, --token <token>', 'bridge token [env PAGECALL_TOKEN]')
+  .option('-p, --port <n>', 'port of the bridge started here', parseInt10, DEFAULTS.port)
+  .option('--tabs <n>', 'tabs per URL; crashed or closed tabs are replaced', parseInt10, 1)
+  .option('--headful', 'show the browser window')
+  .option('--browser <path>', 'browser executable [env PAGECALL_BROWSER]; found automatically otherwise')
+  .option('--cdp <endpoint>', 'attach to a running Chrome (started with --remote-debugging-port and its own --user-data-dir)')
+  .option('--no-bypass-csp', "keep the pages' Content-Security-Policy")
+  .action(async (urls: string[], flags: { group: string; script: string[]; bridge?: string; token?: string; port: number; tabs: number; headful?: boolean; browser?: string; cdp?: string; bypassCsp: boolean }) => {
+    const { launch } = await import('../injector/launcher/launch.js');
+    const token = flags.token ?? process.env.PAGECALL_TOKEN;
+    const options: Parameters<typeof launch>[0] = { urls, group: flags.group, scripts: flags.script, tabs: flags.tabs, headful: flags.headful === true, bypassCSP: flags.bypassCsp };
+    if (flags.bridge) options.bridgeUrl = flags.bridge;
+    else options.bridgeOptions = { port: flags.port, env: process.env, ...(token ? { token } : {}) };
+    if (token) options.token = token;
+    if (flags.browser) options.browserPath = flags.browser;
+    if (flags.cdp) options.cdpUrl = flags.cdp;
+    let launched;
+    try {
+      launched = await launch(options);
+    } catch (error) {
+      const e = error as Error;
+      if (e.name === 'BrowserNotFoundError' || e.name === 'ConfigError') fail(e.message);
+      throw error;
+    }
+    process.stdout.write(`pagecall: ${launched.pages().length} tab(s) open in group ${flags.group}, bridge ${launched.bridgeUrl}\n`);
+    process.stdout.write(`  call:  curl -s ${launched.bridgeUrl}/v1/call -H 'content-type: application/json' -d '{"group":"${flags.group}","action":"name","args":[]}'\n`);
+    const stop = (): void => {
+      launched.close().then(() => process.exit(0), () => process.exit(1));
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+
 program.parseAsync(process.argv).catch((error: unknown) => {
   process.stderr.write(`pagecall: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
   process.exit(1);
