@@ -23,6 +23,13 @@ export const TAGS = ['$bytes', '$undefined', '$bigint', '$number', '$date', '$ma
 
 const TAG_SET: ReadonlySet<string> = new Set(TAGS);
 
+// Captured at load: in a page, the injector loads before site code that may patch these.
+const isArray = Array.isArray;
+const objectKeys = Object.keys;
+const isView = ArrayBuffer.isView;
+const getTime = Date.prototype.getTime;
+const toISOString = Date.prototype.toISOString;
+
 /** Nesting deeper than this is refused: it is almost always a cycle the walk missed or an attack. */
 export const MAX_DEPTH = 200;
 
@@ -118,14 +125,14 @@ export function createCodec(base64: Base64 = portableBase64): Codec {
     if (seen.has(obj)) throw new CodecError('value contains a cycle');
     if (obj instanceof Uint8Array) return { $bytes: base64.encode(obj) };
     if (obj instanceof ArrayBuffer) return { $bytes: base64.encode(new Uint8Array(obj)) };
-    if (ArrayBuffer.isView(obj)) return { $bytes: base64.encode(new Uint8Array(obj.buffer, obj.byteOffset, obj.byteLength)) };
+    if (isView(obj)) return { $bytes: base64.encode(new Uint8Array(obj.buffer, obj.byteOffset, obj.byteLength)) };
     if (obj instanceof Date) {
-      const time = obj.getTime();
-      return { $date: Number.isNaN(time) ? 'Invalid Date' : obj.toISOString() };
+      const time = getTime.call(obj);
+      return { $date: Number.isNaN(time) ? 'Invalid Date' : toISOString.call(obj) };
     }
     seen.add(obj);
     try {
-      if (Array.isArray(obj)) {
+      if (isArray(obj)) {
         const out: Json[] = new Array(obj.length);
         for (let i = 0; i < obj.length; i++) out[i] = encode(obj[i], depth + 1, seen, true) as Json;
         return out;
@@ -150,7 +157,7 @@ export function createCodec(base64: Base64 = portableBase64): Codec {
       const out: { [key: string]: Json } = {};
       let count = 0;
       let onlyKey = '';
-      for (const key of Object.keys(obj)) {
+      for (const key of objectKeys(obj)) {
         const encoded = encode((obj as Record<string, unknown>)[key], depth + 1, seen, false);
         if (encoded === undefined) continue;
         out[key] = encoded;
@@ -166,13 +173,13 @@ export function createCodec(base64: Base64 = portableBase64): Codec {
   const decode = (value: unknown, depth: number): unknown => {
     if (value === null || typeof value !== 'object') return value;
     if (depth > MAX_DEPTH) throw new CodecError(`value is nested deeper than ${MAX_DEPTH} levels`);
-    if (Array.isArray(value)) {
+    if (isArray(value)) {
       const out = new Array(value.length);
       for (let i = 0; i < value.length; i++) out[i] = decode(value[i], depth + 1);
       return out;
     }
     const record = value as Record<string, unknown>;
-    const keys = Object.keys(record);
+    const keys = objectKeys(record);
     if (keys.length === 1 && TAG_SET.has(keys[0]!)) return decodeTag(keys[0]!, record[keys[0]!], depth);
     const out: Record<string, unknown> = {};
     for (const key of keys) out[key] = decode(record[key], depth + 1);
@@ -201,24 +208,24 @@ export function createCodec(base64: Base64 = portableBase64): Codec {
         if (typeof body !== 'string') throw new CodecError('$date: expected an ISO 8601 string');
         return new Date(body);
       case '$map': {
-        if (!Array.isArray(body)) throw new CodecError('$map: expected an array of [key, value] pairs');
+        if (!isArray(body)) throw new CodecError('$map: expected an array of [key, value] pairs');
         const map = new Map<unknown, unknown>();
         for (const pair of body) {
-          if (!Array.isArray(pair) || pair.length !== 2) throw new CodecError('$map: expected an array of [key, value] pairs');
+          if (!isArray(pair) || pair.length !== 2) throw new CodecError('$map: expected an array of [key, value] pairs');
           map.set(decode(pair[0], depth + 1), decode(pair[1], depth + 1));
         }
         return map;
       }
       case '$set': {
-        if (!Array.isArray(body)) throw new CodecError('$set: expected an array');
+        if (!isArray(body)) throw new CodecError('$set: expected an array');
         const set = new Set<unknown>();
         for (const item of body) set.add(decode(item, depth + 1));
         return set;
       }
       case '$escape': {
-        if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new CodecError('$escape: expected an object');
+        if (body === null || typeof body !== 'object' || isArray(body)) throw new CodecError('$escape: expected an object');
         const out: Record<string, unknown> = {};
-        for (const key of Object.keys(body)) out[key] = decode((body as Record<string, unknown>)[key], depth + 1);
+        for (const key of objectKeys(body)) out[key] = decode((body as Record<string, unknown>)[key], depth + 1);
         return out;
       }
       default:

@@ -12,6 +12,10 @@ import type {
   UpdateMessage,
 } from './messages.js';
 
+// Captured at load: in a page, the injector loads before site code that may patch these.
+const isArray = Array.isArray;
+const stringify = JSON.stringify;
+
 /** Outcome of a check: the typed value, or what was wrong with it. */
 export type Checked<T> = { ok: true; value: T } | { ok: false; error: string };
 
@@ -29,7 +33,7 @@ export const MAX_TITLE_LENGTH = 512;
 /** Describes a value's type for messages: `array`, `null`, `object`, `string`... */
 export function typeName(value: unknown): string {
   if (value === null) return 'null';
-  if (Array.isArray(value)) return 'array';
+  if (isArray(value)) return 'array';
   return typeof value;
 }
 
@@ -40,26 +44,26 @@ function expected(field: string, what: string, value: unknown): string {
 /** Checks a group name. */
 export function checkGroup(value: unknown, field = 'group'): string | undefined {
   if (typeof value !== 'string') return expected(field, 'string', value);
-  if (!GROUP_PATTERN.test(value)) return `${field}: ${JSON.stringify(value.slice(0, 80))} is not a valid group name (letters, digits, _ . : -, at most 64)`;
+  if (!GROUP_PATTERN.test(value)) return `${field}: ${stringify(value.slice(0, 80))} is not a valid group name (letters, digits, _ . : -, at most 64)`;
   return undefined;
 }
 
 /** Checks an action name. */
 export function checkAction(value: unknown, field = 'action'): string | undefined {
   if (typeof value !== 'string') return expected(field, 'string', value);
-  if (!ACTION_PATTERN.test(value)) return `${field}: ${JSON.stringify(value.slice(0, 80))} is not a valid action name (letters, digits, _ . : / -, at most 128, not starting with $)`;
+  if (!ACTION_PATTERN.test(value)) return `${field}: ${stringify(value.slice(0, 80))} is not a valid action name (letters, digits, _ . : / -, at most 128, not starting with $)`;
   return undefined;
 }
 
 /** Checks a client id. */
 export function checkClientId(value: unknown, field = 'clientId'): string | undefined {
   if (typeof value !== 'string') return expected(field, 'string', value);
-  if (!CLIENT_ID_PATTERN.test(value)) return `${field}: ${JSON.stringify(value.slice(0, 80))} is not a valid client id (letters, digits, _ -, at most 64)`;
+  if (!CLIENT_ID_PATTERN.test(value)) return `${field}: ${stringify(value.slice(0, 80))} is not a valid client id (letters, digits, _ -, at most 64)`;
   return undefined;
 }
 
 function checkActionList(value: unknown, field: string, maxActions: number): string | undefined {
-  if (!Array.isArray(value)) return expected(field, 'array', value);
+  if (!isArray(value)) return expected(field, 'array', value);
   if (value.length > maxActions) return `${field}: at most ${maxActions} actions, got ${value.length}`;
   for (let i = 0; i < value.length; i++) {
     const error = checkAction(value[i], `${field}[${i}]`);
@@ -69,7 +73,7 @@ function checkActionList(value: unknown, field: string, maxActions: number): str
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
+  return value !== null && typeof value === 'object' && !isArray(value);
 }
 
 function cut(value: string, max: number): string {
@@ -165,7 +169,7 @@ export function checkPageMessage(value: unknown, limits: PageMessageLimits): Che
     case 'update':
       return checkUpdate(value, limits);
     default:
-      return { ok: false, error: `type: unknown message type ${JSON.stringify(typeName(value.type) === 'string' ? value.type : typeName(value.type))}` };
+      return { ok: false, error: `type: unknown message type ${stringify(typeName(value.type) === 'string' ? value.type : typeName(value.type))}` };
   }
 }
 
@@ -176,7 +180,7 @@ export function checkBridgeMessage(value: unknown): Checked<BridgeMessage> {
     case 'invoke':
       if (typeof value.id !== 'string') return { ok: false, error: expected('id', 'string', value.id) };
       if (typeof value.action !== 'string') return { ok: false, error: expected('action', 'string', value.action) };
-      if (!Array.isArray(value.args)) return { ok: false, error: expected('args', 'array', value.args) };
+      if (!isArray(value.args)) return { ok: false, error: expected('args', 'array', value.args) };
       if (typeof value.timeoutMs !== 'number') return { ok: false, error: expected('timeoutMs', 'number', value.timeoutMs) };
       return { ok: true, value: value as unknown as BridgeMessage };
     case 'cancel':
@@ -198,5 +202,5 @@ export function checkBridgeMessage(value: unknown): Checked<BridgeMessage> {
 
 /** Splits a frame (one message or an array of messages) into its messages. */
 export function frameMessages(parsed: unknown): unknown[] {
-  return Array.isArray(parsed) ? parsed : [parsed];
+  return isArray(parsed) ? parsed : [parsed];
 }
