@@ -33,6 +33,8 @@ export interface LaunchOptions {
   headful?: boolean;
   /** Browser executable; found automatically when absent. */
   browserPath?: string;
+  /** Reuse a browser this process already launched (a new context is made in it). */
+  browser?: Browser;
   /** Attach to a running Chrome over CDP (`http://127.0.0.1:9222`) instead of launching one. */
   cdpUrl?: string;
   /** Extra browser flags. */
@@ -75,8 +77,13 @@ export async function launch(options: LaunchOptions): Promise<Launched> {
   let browser: Browser;
   let context: BrowserContext;
   let attached = false;
+  let ownBrowser = true;
   try {
-    if (options.cdpUrl) {
+    if (options.browser) {
+      browser = options.browser;
+      ownBrowser = false;
+      context = await browser.newContext({ bypassCSP, viewport: null });
+    } else if (options.cdpUrl) {
       browser = await chromium.connectOverCDP(options.cdpUrl);
       attached = true;
       context = browser.contexts()[0] ?? (await browser.newContext({ bypassCSP }));
@@ -131,6 +138,7 @@ export async function launch(options: LaunchOptions): Promise<Launched> {
     close: async () => {
       closing = true;
       if (attached) await Promise.all([...pool].map((p) => p.close().catch(() => {})));
+      else if (!ownBrowser) await context.close().catch(() => {});
       else await browser.close().catch(() => {});
       await bridge?.close(0);
     },
