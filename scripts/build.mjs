@@ -17,7 +17,7 @@ await build({ ...common, entryPoints: ['injector/page/index.ts'], outfile: 'dist
 console.log(`built dist/ (injector ${statSync('dist/injector/pagecall.js').size} bytes minified)`);
 
 // Examples: generated protobuf code for the live-room site, and its webpack bundle (minified, split
-// into runtime/vendor/main chunks the way production sites ship).
+// into runtime/vendor/common/main chunks the way production sites ship).
 const pbjs = require('protobufjs-cli').pbjs;
 mkdirSync('examples/live-room/app/gen', { recursive: true });
 await new Promise((resolve, reject) =>
@@ -34,7 +34,7 @@ const stats = await new Promise((resolve, reject) =>
       context: resolvePath('examples/live-room/app'),
       entry: { main: './main.js' },
       output: { path: resolvePath('dist/examples/live-room/static'), filename: '[name].js', uniqueName: 'live_room', clean: true },
-      optimization: { runtimeChunk: 'single', splitChunks: { chunks: 'all', minSize: 0, cacheGroups: { vendor: { test: /node_modules/, name: 'vendor' } } } },
+      optimization: { runtimeChunk: 'single', splitChunks: { chunks: 'all', minSize: 0, cacheGroups: { vendor: { test: /node_modules/, name: 'vendor' }, common: { test: /envelope\.js$/, name: 'common', enforce: true } } } },
       performance: { hints: false },
       devtool: false,
     },

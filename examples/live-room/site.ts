@@ -44,7 +44,7 @@ const PAGE = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Live room #8848</title>
 <style>body{font:15px system-ui;margin:2em}li{margin:.2em 0}</style></head>
 <body><h1>Live room #8848</h1><ul id="messages"></ul>
-<script src="/static/runtime.js"></script><script src="/static/vendor.js"></script><script src="/static/main.js"></script>
+<script src="/static/runtime.js"></script><script src="/static/vendor.js"></script><script src="/static/common.js"></script><script src="/static/main.js"></script>
 </body></html>`;
 
 /** A running room site. */
@@ -63,7 +63,7 @@ export async function startLiveRoom(options: { port?: number; intervalMs?: numbe
       res.end(PAGE);
       return;
     }
-    const match = /^\/static\/(runtime|vendor|main)\.js$/.exec(path);
+    const match = /^\/static\/(runtime|vendor|common|main)\.js$/.exec(path);
     if (match) {
       try {
         const body = await readFile(join(staticDir, `${match[1]}.js`));

@@ -1,0 +1,52 @@
+import { PROTOCOL_VERSION } from '../../protocol/version.js';
+import { pageDocument } from './builtins.js';
+import { Client } from './client.js';
+import { CspWatch } from './diagnose.js';
+import { checkActionName, pathFunction, Registry } from './registry.js';
+import { hook } from './hook.js';
+import type { ConnectOptions, PageFunction, PagecallApi } from './types.js';
+import { find, findByCode, findByProps, findExport, webpackRequire } from './webpack.js';
+
+const webpack = Object.freeze({ require: webpackRequire, find, findExport, findByProps, findByCode });
+
+/** Builds a fresh, frozen pagecall API with its own registry and connection. */
+export function createApi(): PagecallApi {
+  const registry = new Registry();
+  const client = new Client(registry, new CspWatch(pageDocument));
+
+  const api: PagecallApi = {
+    version: PROTOCOL_VERSION,
+    connect(options?: ConnectOptions) {
+      client.connect(options);
+      return api;
+    },
+    register(name: string, fn: PageFunction) {
+      checkActionName(name, 'register');
+      if (typeof fn !== 'function') throw new TypeError(`pagecall.register: expected a function for ${name}, got ${fn === null ? 'null' : typeof fn}`);
+      registry.set(name, fn);
+      client.announce();
+      return api;
+    },
+    unregister(name: string) {
+      if (registry.delete(name)) client.announce();
+      return api;
+    },
+    expose(name: string, path: string) {
+      checkActionName(name, 'expose');
+      if (typeof path !== 'string') throw new TypeError(`pagecall.expose: the path must be a string like "app.crypto.sign", got ${path === null ? 'null' : typeof path}`);
+      registry.set(name, pathFunction(path));
+      client.announce();
+      return api;
+    },
+    status() {
+      return client.status();
+    },
+    disconnect() {
+      client.disconnect();
+      return api;
+    },
+    hook,
+    webpack,
+  };
+  return Object.freeze(api);
+}
