@@ -85,7 +85,7 @@ export class PageHub {
     const refuse = (code: number, errorCode: string, message: string): void => {
       this.log.info({ remoteAddress, origin, code: errorCode }, `page refused: ${message}`);
       ws.send(JSON.stringify({ type: 'error', code: errorCode, message }));
-      ws.close(code, message.slice(0, 120));
+      ws.close(code, closeReason(message));
     };
 
     const badFrame = (message: string): void => {
@@ -138,6 +138,17 @@ export class PageHub {
       this.log.info({ clientId: id, group: hello.group, url: hello.url, actions: hello.actions.length }, 'page joined');
       this.events.onJoin?.(client);
       this.pending.onClientChanged(client);
+    };
+
+    // An invalid hello is final (4400, the page does not reconnect) rather than a bad frame: the
+    // page would otherwise sit unregistered until the hello timeout and then retry the same hello.
+    const refuseHello = (raw: Record<string, unknown>, error: string): void => {
+      clearTimeout(helloTimer);
+      if (typeof raw.v === 'number' && raw.v !== PROTOCOL_VERSION) {
+        refuse(CLOSE_CODES.PROTOCOL_MISMATCH, 'PROTOCOL_MISMATCH', `page speaks protocol ${raw.v}, this bridge speaks ${PROTOCOL_VERSION}; load the injector from this bridge`);
+      } else {
+        refuse(CLOSE_CODES.BAD_HELLO, 'BAD_FRAME', `hello refused: ${error}`);
+      }
     };
 
     const onMessage = (message: PageMessage): void => {
@@ -194,11 +205,15 @@ export class PageHub {
         return;
       }
       for (const raw of frameMessages(parsed)) {
+        // Once the page is refused or cut off, the rest of its frame is not worth reading: a
+        // 32 MiB array of junk would otherwise hold the event loop for seconds.
+        if (ws.readyState !== ws.OPEN) break;
         this.counters.messagesIn++;
         if (client) client.stats.messagesIn++;
         const checked = checkPageMessage(raw, { maxActions: this.config.maxActionsPerClient });
         if (!checked.ok) {
-          badFrame(checked.error);
+          if (!client && isHello(raw)) refuseHello(raw, checked.error);
+          else badFrame(checked.error);
           continue;
         }
         onMessage(checked.value);
@@ -207,6 +222,14 @@ export class PageHub {
 
     ws.on('error', (error) => {
       this.log.debug({ clientId: client?.id, error: error.message }, 'page socket error');
+      // ws reports protocol violations (a frame over maxFrameBytes, invalid UTF-8) here and starts
+      // the close handshake; a page that never completes it would hold its calls until the
+      // heartbeat noticed. Its calls move to other pages (or fail) now.
+      // (ws already chose the close code; client.close only arms the terminate fallback.)
+      if (client) {
+        client.close(CLOSE_CODES.GOING_AWAY, 'protocol error');
+        this.drop(client, 1002, error.message);
+      }
     });
 
     ws.on('close', (code, reasonBuffer) => {
@@ -261,6 +284,17 @@ export class PageHub {
     for (const ws of this.sockets) ws.terminate();
     this.wss.close();
   }
+}
+
+/** A close reason may hold at most 123 bytes (ws throws otherwise); messages can quote page input. */
+function closeReason(message: string): string {
+  let reason = message.slice(0, 123);
+  while (Buffer.byteLength(reason) > 123) reason = reason.slice(0, -1);
+  return reason;
+}
+
+function isHello(raw: unknown): raw is Record<string, unknown> {
+  return raw !== null && typeof raw === 'object' && (raw as { type?: unknown }).type === 'hello';
 }
 
 function rawSize(data: RawData): number {

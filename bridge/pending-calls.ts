@@ -9,6 +9,7 @@ import { PagecallError, type Json, type ResultMessage } from '../protocol/index.
 import { pickCandidate, type BalancePolicy } from './balancer.js';
 import type { ClientRegistry } from './client-registry.js';
 import type { BridgeConfig } from './config.js';
+import { MAX_WIRE_DEPTH, nestedDeeperThan } from './json-depth.js';
 import type { PageClient } from './page-client.js';
 
 /** A call as the HTTP layer or the Node API asks for it. Arguments are already codec-encoded. */
@@ -144,7 +145,11 @@ export class PendingCalls {
   onResult(client: PageClient, message: ResultMessage): boolean {
     const call = this.running.get(message.id);
     if (!call || call.client !== client) return false;
-    if (message.ok) {
+    if (message.ok && nestedDeeperThan(message.value)) {
+      // A conforming page refuses such a value itself; sending it on would overflow JSON.stringify.
+      client.stats.failed++;
+      this.finish(call, new PagecallError('RESULT_NOT_SERIALIZABLE', `page ${client.id} returned a value nested deeper than ${MAX_WIRE_DEPTH} levels`, { clientId: client.id, limit: MAX_WIRE_DEPTH }));
+    } else if (message.ok) {
       client.stats.served++;
       this.finish(call, null, message.value);
     } else {

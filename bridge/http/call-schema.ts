@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { PagecallError, checkAction, checkClientId, checkGroup, typeName, type Json } from '../../protocol/index.js';
 import type { BridgeConfig } from '../config.js';
+import { MAX_WIRE_DEPTH, nestedDeeperThan } from '../json-depth.js';
 import type { CallRequest } from '../pending-calls.js';
 
 const nameCheck = (check: (v: unknown, field: string) => string | undefined) =>
@@ -60,7 +61,10 @@ function toRequest(fields: CallFields, config: BridgeConfig): CallRequest {
   if (fields.timeoutMs !== undefined && fields.timeoutMs > config.maxTimeoutMs) {
     throw new PagecallError('BAD_REQUEST', `timeoutMs: at most ${config.maxTimeoutMs}, got ${fields.timeoutMs}`);
   }
-  const request: CallRequest = { group: fields.group, action: fields.action, args: (fields.args ?? []) as Json[] };
+  const args = fields.args ?? [];
+  const deep = args.findIndex((arg) => nestedDeeperThan(arg));
+  if (deep >= 0) throw new PagecallError('BAD_REQUEST', `args[${deep}]: nested deeper than ${MAX_WIRE_DEPTH} levels`, { limit: MAX_WIRE_DEPTH });
+  const request: CallRequest = { group: fields.group, action: fields.action, args: args as Json[] };
   if (fields.clientId !== undefined) request.clientId = fields.clientId;
   if (fields.timeoutMs !== undefined) request.timeoutMs = fields.timeoutMs;
   if (fields.retry !== undefined) request.retry = fields.retry;

@@ -190,7 +190,13 @@ export function createApp(ctx: RouteContext): express.Express {
     sendError(res, new PagecallError('NOT_FOUND', `no route ${req.method} ${req.path}`));
   });
   app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
-    reportError(ctx, res, error, String(res.getHeader('x-request-id')));
+    // Express reports bad client input (a path parameter that is not valid percent-encoding) as an
+    // error with a 4xx status: that is the caller's mistake, not an INTERNAL one.
+    const status = (error as { status?: unknown } | null)?.status;
+    const coded = typeof status === 'number' && status >= 400 && status < 500 && !(error instanceof PagecallError)
+      ? new PagecallError('BAD_REQUEST', `${req.method} ${req.path}: ${(error as Error).message}`)
+      : error;
+    reportError(ctx, res, coded, String(res.getHeader('x-request-id')));
   });
   return app;
 }
