@@ -88,13 +88,14 @@ export class ClientRegistry {
       if (!client || client.group !== groupName) {
         throw new PagecallError('NO_CLIENT', `no page with client id ${JSON.stringify(clientId)} is connected in group ${JSON.stringify(groupName)}`, { group: groupName, clientId });
       }
-      if (!client.actions.has(action)) {
+      if (!client.actions.has(action) && !action.startsWith('$')) {
         throw new PagecallError('ACTION_NOT_FOUND', `page ${clientId} has not registered ${JSON.stringify(action)}`, { group: groupName, clientId, available: [...client.actions].sort() });
       }
       return { clients: [client], group };
     }
     if (!group.byAction) group.byAction = indexByAction(group.clients);
-    const clients = group.byAction.get(action);
+    // Built-in actions (`$eval`) are served by every page of the group.
+    const clients = action.startsWith('$') ? [...group.clients] : group.byAction.get(action);
     if (!clients) {
       throw new PagecallError('ACTION_NOT_FOUND', `no page in group ${JSON.stringify(groupName)} has registered ${JSON.stringify(action)}`, {
         group: groupName,

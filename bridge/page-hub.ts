@@ -134,7 +134,7 @@ export class PageHub {
         this.pending.onClientGone(replaced);
         this.events.onLeave?.(replaced, CLOSE_CODES.REPLACED, 'replaced');
       }
-      client.send({ type: 'welcome', v: PROTOCOL_VERSION, clientId: id, group: hello.group, heartbeatMs: this.config.heartbeatMs, maxFrameBytes: this.config.maxFrameBytes });
+      client.send({ type: 'welcome', v: PROTOCOL_VERSION, clientId: id, group: hello.group, heartbeatMs: this.config.heartbeatMs, maxFrameBytes: this.config.maxFrameBytes, allowEval: this.config.allowEval });
       this.log.info({ clientId: id, group: hello.group, url: hello.url, actions: hello.actions.length }, 'page joined');
       this.events.onJoin?.(client);
       this.pending.onClientChanged(client);

@@ -158,6 +158,7 @@ export class PendingCalls {
       const detail = { name: e.name, message: e.message, stack: e.stack ?? '', clientId: client.id };
       switch (e.code) {
         case 'ACTION_NOT_FOUND':
+        case 'EVAL_DISABLED':
         case 'RESULT_TOO_LARGE':
         case 'RESULT_NOT_SERIALIZABLE':
           this.finish(call, new PagecallError(e.code, e.message, detail));

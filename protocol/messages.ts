@@ -66,6 +66,8 @@ export interface WelcomeMessage {
   heartbeatMs: number;
   /** Largest frame the bridge accepts; the page reports bigger results as RESULT_TOO_LARGE. */
   maxFrameBytes: number;
+  /** True when the bridge was started with --allow-eval; pages refuse `$eval` otherwise. */
+  allowEval?: boolean;
 }
 
 /** Bridge → page: run a function. */
@@ -99,6 +101,9 @@ export interface ErrorMessage {
   code: string;
   message: string;
 }
+
+/** Built-in action every page supports: run a code string (only when the bridge allows eval). */
+export const EVAL_ACTION = '$eval';
 
 /** Messages a page sends. */
 export type PageMessage = HelloMessage | UpdateMessage | ResultMessage | PongMessage;

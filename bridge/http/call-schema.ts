@@ -1,6 +1,6 @@
 /** Shapes of call requests (POST /v1/call, each item of /v1/batch, GET /v1/call), checked with zod. */
 import { z } from 'zod';
-import { PagecallError, checkAction, checkClientId, checkGroup, typeName, type Json } from '../../protocol/index.js';
+import { EVAL_ACTION, PagecallError, checkAction, checkClientId, checkGroup, typeName, type Json } from '../../protocol/index.js';
 import type { BridgeConfig } from '../config.js';
 import { MAX_WIRE_DEPTH, nestedDeeperThan } from '../json-depth.js';
 import type { CallRequest } from '../pending-calls.js';
@@ -142,4 +142,22 @@ export function parseCallQuery(query: URLSearchParams, config: BridgeConfig): Ca
   const retry = query.get('retry');
   if (retry !== null) body.retry = retry === 'true' ? true : retry === 'false' ? false : retry;
   return parseCallBody(body, config);
+}
+
+const evalSchema = z.strictObject({
+  group: callFields.group,
+  code: z.string().min(1),
+  clientId: callFields.clientId,
+  timeoutMs: callFields.timeoutMs,
+});
+
+/** Validates a POST /v1/eval body into a call of the built-in `$eval` action (never retried). */
+export function parseEvalBody(body: unknown, config: BridgeConfig): CallRequest {
+  ensureObject(body, 'body');
+  const parsed = evalSchema.safeParse(body);
+  if (!parsed.success) throw badRequest(parsed.error, body);
+  const { code, ...rest } = parsed.data;
+  const request = toRequest({ ...rest, action: EVAL_ACTION, args: [code] }, config);
+  request.retry = false;
+  return request;
 }

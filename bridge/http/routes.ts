@@ -12,7 +12,7 @@ import { injectorScript } from '../injector-script.js';
 import type { Logger } from '../logger.js';
 import type { PageHub } from '../page-hub.js';
 import type { CallRequest, PendingCalls } from '../pending-calls.js';
-import { parseBatchBody, parseCallBody, parseCallQuery } from './call-schema.js';
+import { parseBatchBody, parseCallBody, parseCallQuery, parseEvalBody } from './call-schema.js';
 import { readJsonBody } from './read-body.js';
 import { sendError, sendJson } from './respond.js';
 
@@ -119,6 +119,23 @@ export function createApp(ctx: RouteContext): express.Express {
     return respondToCall(ctx, res, request, String(res.getHeader('x-request-id')));
   });
 
+  api.post('/eval', async (req: Request, res: Response) => {
+    const requestId = String(res.getHeader('x-request-id'));
+    if (!ctx.config.allowEval) {
+      req.resume();
+      sendError(res, new PagecallError('EVAL_DISABLED', 'running code strings in pages is off; start the bridge with --allow-eval (or PAGECALL_ALLOW_EVAL=true) to enable POST /v1/eval'));
+      return;
+    }
+    let request: CallRequest;
+    try {
+      request = parseEvalBody(await readJsonBody(req, ctx.config.maxBodyBytes), ctx.config);
+    } catch (error) {
+      reportError(ctx, res, error, requestId);
+      return;
+    }
+    await respondToCall(ctx, res, request, requestId);
+  });
+
   api.get('/clients', (req: Request, res: Response) => {
     const group = queryOf(req).get('group') ?? undefined;
     const clients = ctx.registry.list(group).map((c) => c.info());
@@ -136,7 +153,7 @@ export function createApp(ctx: RouteContext): express.Express {
     sendJson(res, 200, { ok: true, clientId: id });
   });
 
-  api.all(['/call', '/batch', '/clients', '/clients/:id'], (req: Request, res: Response) => {
+  api.all(['/call', '/batch', '/eval', '/clients', '/clients/:id'], (req: Request, res: Response) => {
     sendError(res, new PagecallError('METHOD_NOT_ALLOWED', `${req.method} is not allowed on ${req.path === '/' ? '' : '/v1'}${req.path}`));
   });
 

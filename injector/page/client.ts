@@ -6,6 +6,7 @@ import { createCodec, type Json } from '../../protocol/codec.js';
 import { checkBridgeMessage, CLIENT_ID_PATTERN, GROUP_PATTERN } from '../../protocol/guards.js';
 import {
   CLOSE_CODES,
+  EVAL_ACTION,
   FINAL_CLOSE_CODES,
   type BridgeMessage,
   type HelloMessage,
@@ -70,6 +71,7 @@ interface Connection {
   welcomed: boolean;
   heartbeatMs: number;
   maxFrameBytes: number;
+  allowEval: boolean;
   lastFrameAt: number;
   watchdog: number | undefined;
   queue: string[];
@@ -85,6 +87,10 @@ interface Call {
   controller: AbortController;
   timer: number;
 }
+
+// Captured at load; calling it through a variable is an indirect eval, which runs in global scope.
+const nativeEval = globalThis.eval;
+const evalCode = (code: unknown): unknown => nativeEval(String(code));
 
 function storageKey(group: string): string {
   return STORAGE_PREFIX + group;
@@ -230,6 +236,7 @@ export class Client {
       welcomed: false,
       heartbeatMs: 0,
       maxFrameBytes: Infinity,
+      allowEval: false,
       lastFrameAt: now(),
       watchdog: undefined,
       queue: [],
@@ -485,6 +492,7 @@ export class Client {
     conn.welcomed = true;
     conn.heartbeatMs = message.heartbeatMs > 0 ? message.heartbeatMs : 0;
     conn.maxFrameBytes = message.maxFrameBytes > 0 ? message.maxFrameBytes : Infinity;
+    conn.allowEval = message.allowEval === true;
     this.clientId = message.clientId;
     storageSet(storageKey(settings.group), message.clientId);
     this.attempt = 0;
@@ -529,7 +537,11 @@ export class Client {
 
   private invoke(conn: Connection, message: InvokeMessage): void {
     const { id, action, timeoutMs } = message;
-    const fn = this.registry.get(action);
+    if (action === EVAL_ACTION && !conn.allowEval) {
+      this.sendResult(conn, failure(id, { code: 'EVAL_DISABLED', name: 'Error', message: 'this bridge does not allow running code strings (start it with --allow-eval)' }));
+      return;
+    }
+    const fn = action === EVAL_ACTION ? evalCode : this.registry.get(action);
     if (!fn) {
       this.sendResult(
         conn,
