@@ -31,36 +31,53 @@ function reportError(ctx: RouteContext, res: ServerResponse, error: unknown, req
   if (e.code === 'INTERNAL') ctx.log.error({ requestId, err: error }, 'internal error');
 }
 
-/** Runs one call for an HTTP caller; cancels it if the caller disconnects first. */
-async function respondToCall(ctx: RouteContext, res: ServerResponse, request: CallRequest, requestId: string): Promise<void> {
+/** An AbortSignal that fires when the HTTP caller goes away before its response is written. */
+function callerGone(res: ServerResponse): { signal: AbortSignal; release(): void } {
   const abort = new AbortController();
   const onClose = (): void => {
     if (!res.writableFinished) abort.abort();
   };
   res.once('close', onClose);
-  request.signal = abort.signal;
+  return { signal: abort.signal, release: () => res.off('close', onClose) };
+}
+
+/** Runs one call for an HTTP caller; cancels it if the caller disconnects first. */
+async function respondToCall(ctx: RouteContext, res: ServerResponse, request: CallRequest, requestId: string): Promise<void> {
+  const gone = callerGone(res);
+  request.signal = gone.signal;
   request.requestId = requestId;
   try {
     const result = await ctx.pending.call(request);
     res.setHeader('x-pagecall-client', result.clientId);
     sendJson(res, 200, { ok: true, result: result.value, clientId: result.clientId, durationMs: result.durationMs });
   } catch (error) {
-    if (!abort.signal.aborted) reportError(ctx, res, error, requestId);
+    if (!gone.signal.aborted) reportError(ctx, res, error, requestId);
   } finally {
-    res.off('close', onClose);
+    gone.release();
   }
 }
 
-/** POST /v1/call */
-export async function handleCallPost(ctx: RouteContext, req: IncomingMessage, res: ServerResponse, requestId: string): Promise<void> {
+/** Reads a JSON body, turns it into a call with `parse`, and answers with the call's outcome. */
+async function callFromBody(
+  ctx: RouteContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  requestId: string,
+  parse: (body: unknown, config: BridgeConfig) => CallRequest,
+): Promise<void> {
   let request: CallRequest;
   try {
-    request = parseCallBody(await readJsonBody(req, ctx.config.maxBodyBytes), ctx.config);
+    request = parse(await readJsonBody(req, ctx.config.maxBodyBytes), ctx.config);
   } catch (error) {
     reportError(ctx, res, error, requestId);
     return;
   }
   await respondToCall(ctx, res, request, requestId);
+}
+
+/** POST /v1/call */
+export function handleCallPost(ctx: RouteContext, req: IncomingMessage, res: ServerResponse, requestId: string): Promise<void> {
+  return callFromBody(ctx, req, res, requestId, parseCallBody);
 }
 
 /** POST /v1/batch: results in request order, each `{ok, result}` or `{ok: false, error}`. */
@@ -72,16 +89,12 @@ export async function handleBatchPost(ctx: RouteContext, req: IncomingMessage, r
     reportError(ctx, res, error, requestId);
     return;
   }
-  const abort = new AbortController();
-  const onClose = (): void => {
-    if (!res.writableFinished) abort.abort();
-  };
-  res.once('close', onClose);
+  const gone = callerGone(res);
   const results = await Promise.all(
     items.map(async (item) => {
       if (!item.ok) return { ok: false, error: item.error.toWire() };
       try {
-        const r = await ctx.pending.call({ ...item.request, signal: abort.signal, requestId });
+        const r = await ctx.pending.call({ ...item.request, signal: gone.signal, requestId });
         return { ok: true, result: r.value, clientId: r.clientId, durationMs: r.durationMs };
       } catch (error) {
         const e = error instanceof PagecallError ? error : new PagecallError('INTERNAL', String(error));
@@ -89,8 +102,8 @@ export async function handleBatchPost(ctx: RouteContext, req: IncomingMessage, r
       }
     }),
   );
-  res.off('close', onClose);
-  if (!abort.signal.aborted) sendJson(res, 200, { ok: true, results });
+  gone.release();
+  if (!gone.signal.aborted) sendJson(res, 200, { ok: true, results });
 }
 
 const queryOf = (req: Request): URLSearchParams => new URLSearchParams(req.url.includes('?') ? req.url.slice(req.url.indexOf('?') + 1) : '');
@@ -126,14 +139,7 @@ export function createApp(ctx: RouteContext): express.Express {
       sendError(res, new PagecallError('EVAL_DISABLED', 'running code strings in pages is off; start the bridge with --allow-eval (or PAGECALL_ALLOW_EVAL=true) to enable POST /v1/eval'));
       return;
     }
-    let request: CallRequest;
-    try {
-      request = parseEvalBody(await readJsonBody(req, ctx.config.maxBodyBytes), ctx.config);
-    } catch (error) {
-      reportError(ctx, res, error, requestId);
-      return;
-    }
-    await respondToCall(ctx, res, request, requestId);
+    await callFromBody(ctx, req, res, requestId, parseEvalBody);
   });
 
   api.get('/clients', (req: Request, res: Response) => {

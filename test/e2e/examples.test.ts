@@ -1,6 +1,5 @@
 /** Every example runs end to end: real Chromium, real sockets, the Python scraper on python3. */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Bridge } from '../../bridge/index.js';
@@ -10,20 +9,9 @@ import { roomMessage, startLiveRoom, type LiveRoomSite } from '../../examples/li
 import { scrapeRoom } from '../../examples/live-room/scraper.js';
 import { itemsPage, startSignedApi, type SignedApiSite } from '../../examples/signed-api/site.js';
 import { startTestBridge } from '../helpers/bridge.js';
+import { run } from '../helpers/process.js';
 
 const example = (p: string): string => fileURLToPath(new URL(`../../examples/${p}`, import.meta.url));
-
-function run(command: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('exit', (code) => resolve({ code: code ?? 1, stdout, stderr }));
-  });
-}
 
 describe('examples', () => {
   let bridge: Bridge;

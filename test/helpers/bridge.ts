@@ -8,30 +8,32 @@ export async function startTestBridge(options: StartOptions = {}): Promise<Bridg
   return startBridge({ port: 0, shutdownGraceMs: 0, logger, ...options });
 }
 
-/** POSTs JSON and returns status, headers and parsed body. */
-export async function postJson(url: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; headers: Headers; body: any }> {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
-  const text = await res.text();
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    parsed = text;
-  }
-  return { status: res.status, headers: res.headers, body: parsed };
+/** An HTTP response with its body parsed as JSON when it is JSON. */
+export interface JsonResponse {
+  status: number;
+  headers: Headers;
+  body: any;
 }
 
-/** GETs and returns status, headers and parsed body. */
-export async function getJson(url: string, init: RequestInit = {}): Promise<{ status: number; headers: Headers; body: any }> {
-  const res = await fetch(url, init);
+async function parsed(res: Response): Promise<JsonResponse> {
   const text = await res.text();
-  let parsed: unknown;
+  let body: unknown = text;
   try {
-    parsed = JSON.parse(text);
+    body = JSON.parse(text);
   } catch {
-    parsed = text;
+    // not JSON: keep the text
   }
-  return { status: res.status, headers: res.headers, body: parsed };
+  return { status: res.status, headers: res.headers, body };
+}
+
+/** POSTs JSON (or a raw string body) and returns status, headers and parsed body. */
+export async function postJson(url: string, body: unknown, headers: Record<string, string> = {}): Promise<JsonResponse> {
+  return parsed(await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) }));
+}
+
+/** GETs (or any method via `init`) and returns status, headers and parsed body. */
+export async function getJson(url: string, init: RequestInit = {}): Promise<JsonResponse> {
+  return parsed(await fetch(url, init));
 }
 
 /** Polls `check` until it returns truthy (event-driven waits are preferred; this is for state that has no event). */
