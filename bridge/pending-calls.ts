@@ -161,7 +161,8 @@ export class PendingCalls {
         case 'EVAL_DISABLED':
         case 'RESULT_TOO_LARGE':
         case 'RESULT_NOT_SERIALIZABLE':
-          this.finish(call, new PagecallError(e.code, e.message, detail));
+          // The page's own words, unless it sent none: a coded error always says something.
+          this.finish(call, new PagecallError(e.code, e.message || `page ${client.id} reported ${e.code} for ${JSON.stringify(call.request.action)}`, detail));
           break;
         default:
           this.finish(call, new PagecallError('PAGE_ERROR', `${e.name}: ${e.message}`, detail));

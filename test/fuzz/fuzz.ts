@@ -6,7 +6,7 @@
  *
  *   npm run fuzz                      100,000 frames, 10,000 HTTP requests, random seed
  *   npm run fuzz -- --seed 1234       replay a run
- *   npm run fuzz -- --quick           small counts (what npm test runs)
+ *   npm run fuzz -- --quick           small counts, as npm test runs (or PAGECALL_FUZZ_QUICK=1)
  *   npm run fuzz -- --frames N --http N --pages N
  */
 import { pathToFileURL } from 'node:url';

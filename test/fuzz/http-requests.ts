@@ -245,7 +245,7 @@ export function randomRequest(port: number, limits: HttpLimits, rng: Rng): FuzzR
   const garbage = rng.pick<() => Buffer>([
     () => rng.bytes(rng.range(1, 2_000)),
     () => Buffer.from(rng.string(rng.range(1, 200), 'GETPOSThtp/1.\r\n :'), 'latin1'),
-    () => Buffer.from(`${rng.pick(['FOO', 'GET', 'G\u0000ET', 'BREW', ''])} ${rng.pick(['/', '*', 'http://x', '', '/ /'])} ${rng.pick(['HTTP/1.1', 'HTTP/9.9', 'HTTP/1', 'SPDY'])}\r\nhost: 127.0.0.1\r\n\r\n`, 'latin1'),
+    () => Buffer.from(`${rng.pick(['FOO', 'GET', 'G\u0000ET', 'BREW', ''])} ${rng.pick(['*', 'http://x', '', '/ /', '/%'])} ${rng.pick(['HTTP/1.1', 'HTTP/9.9', 'HTTP/1', 'SPDY'])}\r\nhost: 127.0.0.1\r\n\r\n`, 'latin1'),
     () => Buffer.from(`POST /v1/call HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-length: 5\r\ncontent-length: 7\r\n\r\n{}{}{}{}`),
     () => Buffer.from(`POST /v1/call HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-length: 4\r\ntransfer-encoding: chunked\r\n\r\n0\r\n\r\n`),
     () => Buffer.from(`POST /v1/call HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n${rng.pick(['zz', '-1', 'fffffffffffffff', '5\r\nabc'])}\r\n\r\n`),

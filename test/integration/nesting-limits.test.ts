@@ -56,6 +56,27 @@ describe('hostile input that used to crash the bridge or come back INTERNAL', ()
     }
   });
 
+  test('a page error with a catalogue code but no message reaches the caller with a message', async () => {
+    const bridge = await startTestBridge();
+    const page = await connectFakePage({ bridgeUrl: bridge.url, group: 'g', handlers: { big: () => 'replaced below' } });
+    try {
+      page.ws.removeAllListeners('message');
+      page.ws.on('message', (data) => {
+        const parsed = JSON.parse(String(data));
+        for (const m of Array.isArray(parsed) ? parsed : [parsed]) {
+          if (m.type === 'invoke') page.sendRaw(JSON.stringify({ type: 'result', id: m.id, ok: false, error: { code: 'RESULT_TOO_LARGE', name: 'Error', message: '' } }));
+        }
+      });
+      const r = await postJson(`${bridge.url}/v1/call`, { group: 'g', action: 'big' });
+      assert.equal(r.status, 502);
+      assert.equal(r.body.error.code, 'RESULT_TOO_LARGE');
+      assert.match(r.body.error.message, /reported RESULT_TOO_LARGE for "big"/);
+    } finally {
+      await page.close();
+      await bridge.close();
+    }
+  });
+
   test('a path parameter that is not valid percent-encoding is BAD_REQUEST, not INTERNAL', async () => {
     const bridge = await startTestBridge();
     try {

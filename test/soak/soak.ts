@@ -203,7 +203,8 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakReport> {
     if (Date.now() - lastProgress > 120_000) {
       fail(`no call settled for 120 s (${issued - settled} outstanding); giving up`);
       issued = total;
-      for (const page of pages) page.drop('terminate');
+      client.close(); // fails the outstanding requests, so the callers return
+      clearInterval(watchdog);
     }
   }, 5_000);
   watchdog.unref();
