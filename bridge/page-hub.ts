@@ -118,10 +118,6 @@ export class PageHub {
         refuse(CLOSE_CODES.FULL, 'OVERLOADED', `the bridge already has ${this.config.maxClients} pages (--max-clients)`);
         return;
       }
-      if (hello.actions.length > this.config.maxActionsPerClient) {
-        refuse(CLOSE_CODES.BAD_HELLO, 'BAD_REQUEST', `actions: at most ${this.config.maxActionsPerClient} per page, got ${hello.actions.length}`);
-        return;
-      }
       const id = hello.clientId ?? newClientId();
       client = new PageClient(id, hello.group, ws, { actions: hello.actions, url: hello.url, title: hello.title, origin, remoteAddress }, (messages, bytes) => {
         this.counters.messagesOut += messages;
@@ -164,13 +160,7 @@ export class PageHub {
         case 'pong':
           return;
         case 'update':
-          if (message.actions) {
-            if (message.actions.length > this.config.maxActionsPerClient) {
-              badFrame(`actions: at most ${this.config.maxActionsPerClient} per page, got ${message.actions.length}`);
-              return;
-            }
-            this.registry.setActions(client, message.actions);
-          }
+          if (message.actions) this.registry.setActions(client, message.actions);
           if (message.url !== undefined) client.url = message.url;
           if (message.title !== undefined) client.title = message.title;
           this.events.onChange?.(client);

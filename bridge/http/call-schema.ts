@@ -57,13 +57,14 @@ function badRequest(error: z.ZodError, input: unknown, prefix = ''): PagecallErr
   return new PagecallError('BAD_REQUEST', message);
 }
 
-function toRequest(fields: CallFields, config: BridgeConfig): CallRequest {
+/** Checks what the schema cannot and builds the request; `at` prefixes field names (`calls[3].`). */
+function toRequest(fields: CallFields, config: BridgeConfig, at = ''): CallRequest {
   if (fields.timeoutMs !== undefined && fields.timeoutMs > config.maxTimeoutMs) {
-    throw new PagecallError('BAD_REQUEST', `timeoutMs: at most ${config.maxTimeoutMs}, got ${fields.timeoutMs}`);
+    throw new PagecallError('BAD_REQUEST', `${at}timeoutMs: at most ${config.maxTimeoutMs}, got ${fields.timeoutMs}`);
   }
   const args = fields.args ?? [];
   const deep = args.findIndex((arg) => nestedDeeperThan(arg));
-  if (deep >= 0) throw new PagecallError('BAD_REQUEST', `args[${deep}]: nested deeper than ${MAX_WIRE_DEPTH} levels`, { limit: MAX_WIRE_DEPTH });
+  if (deep >= 0) throw new PagecallError('BAD_REQUEST', `${at}args[${deep}]: nested deeper than ${MAX_WIRE_DEPTH} levels`, { limit: MAX_WIRE_DEPTH });
   const request: CallRequest = { group: fields.group, action: fields.action, args: args as Json[] };
   if (fields.clientId !== undefined) request.clientId = fields.clientId;
   if (fields.timeoutMs !== undefined) request.timeoutMs = fields.timeoutMs;
@@ -105,7 +106,7 @@ export function parseBatchBody(body: unknown, config: BridgeConfig): BatchItem[]
       const checked = batchItemSchema.safeParse(merged);
       if (!checked.success) throw badRequest(checked.error, merged, `calls[${i}]`);
       if (checked.data.group === undefined) throw new PagecallError('BAD_REQUEST', `calls[${i}].group: required (or set "group" on the batch)`);
-      return { ok: true, request: toRequest(checked.data as CallFields, config) };
+      return { ok: true, request: toRequest(checked.data as CallFields, config, `calls[${i}].`) };
     } catch (error) {
       return { ok: false, error: error as PagecallError };
     }
