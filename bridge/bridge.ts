@@ -12,6 +12,9 @@ import { redactConfig, resolveConfig, type BridgeConfig, type BridgeOptions } fr
 import { createApp, handleBatchPost, handleCallPost, type RouteContext } from './http/routes.js';
 import { sendError } from './http/respond.js';
 import { checkApiAccess } from './access.js';
+import { LiveState } from './dashboard/live-state.js';
+import { handleObserveRoute, type ObserveContext } from './http/observe-routes.js';
+import { BridgeMetrics } from './metrics.js';
 import { packageRoot } from './injector-script.js';
 import { createLogger, type Logger } from './logger.js';
 import type { ClientInfo } from './page-client.js';
@@ -63,6 +66,9 @@ export class Bridge {
   private readonly server: Server;
   private readonly routes: RouteContext;
   private readonly app: ReturnType<typeof createApp>;
+  private readonly live: LiveState;
+  private readonly metrics: BridgeMetrics;
+  private readonly observe: ObserveContext;
   private closing: Promise<void> | undefined;
 
   constructor(options: StartOptions = {}) {
@@ -70,7 +76,20 @@ export class Bridge {
     this.config = resolveConfig(rest, env ?? {});
     this.log = logger ?? createLogger(this.config);
     this.pending = new PendingCalls(this.registry, this.config, (call) => this.onSettled(call));
-    this.hub = new PageHub(this.config, this.registry, this.pending, this.log);
+    this.hub = new PageHub(this.config, this.registry, this.pending, this.log, {
+      onJoin: (client) => {
+        this.live.onJoin(client);
+        this.metrics.onJoin(client);
+      },
+      onChange: (client) => this.live.onChange(client),
+      onLeave: (client, code) => {
+        this.live.onLeave(client);
+        this.metrics.onLeave(client, code);
+      },
+    });
+    this.live = new LiveState(this.config, this.registry, this.pending, this.version);
+    this.metrics = new BridgeMetrics({ registry: this.registry, pending: this.pending, counters: this.hub.counters, subscribers: () => this.live.subscriberCount, version: this.version });
+    this.observe = { config: this.config, live: this.live, metrics: this.metrics, log: this.log };
     this.routes = { config: this.config, registry: this.registry, pending: this.pending, hub: this.hub, log: this.log, version: this.version };
     this.app = createApp(this.routes);
     this.server = createServer({ keepAlive: true }, this.onRequest);
@@ -139,6 +158,7 @@ export class Bridge {
       this.log.info({ inFlight: this.pending.inFlight, graceMs }, 'shutting down');
       await this.pending.drain(graceMs);
       this.hub.close();
+      this.live.close();
       await new Promise<void>((resolve) => {
         this.server.close(() => resolve());
         this.server.closeAllConnections();
@@ -169,6 +189,7 @@ export class Bridge {
       });
       return;
     }
+    if (handleObserveRoute(this.observe, req, res, path)) return;
     this.app(req, res);
   };
 
@@ -183,6 +204,8 @@ export class Bridge {
   };
 
   private onSettled(call: SettledCall): void {
+    this.metrics.onSettled(call);
+    this.live.onSettled(call);
     if (!this.log.isLevelEnabled('debug') && call.error?.code !== 'INTERNAL') return;
     const entry: Record<string, unknown> = {
       requestId: call.requestId,

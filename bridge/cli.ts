@@ -2,6 +2,7 @@
 /** The `pagecall` command. */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { startBridge } from './bridge.js';
+import { callCommand, clientsCommand, defaultBridgeUrl, type Output } from './cli-remote.js';
 import { ConfigError, DEFAULTS, OPTION_DOCS, envName, type BridgeOptions } from './config.js';
 import { injectorScript, loaderSnippet } from './injector-script.js';
 
@@ -37,7 +38,9 @@ function fail(message: string): never {
 
 const program = new Command('pagecall')
   .description('Call functions that live inside web pages: a local bridge, a page injector and an HTTP API.')
-  .showHelpAfterError();
+  .showHelpAfterError()
+  // Usage errors exit 2, like configuration errors; 1 is for calls that failed.
+  .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 2));
 
 addConfigOptions(
   program
@@ -61,6 +64,7 @@ addConfigOptions(
     [
       '',
       `pagecall bridge ready on ${url}`,
+      `  dashboard:  ${url}/${token ? '  (it asks for the token)' : ''}`,
       `  load into a page (DevTools console):`,
       `    ${loaderSnippet(url, group, token ? '<token>' : undefined)}`,
       `  or paste the whole injector:  npx pagecall injector --group ${group} --url ${url} | your-clipboard-tool`,
@@ -136,6 +140,48 @@ program
     };
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
+  });
+
+const stdio: Output = { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t), tty: process.stdout.isTTY === true };
+const remoteOptions = (command: Command): Command =>
+  command
+    .option('-u, --url <url>', 'bridge base URL [env PAGECALL_URL]', defaultBridgeUrl())
+    .option('-t, --token <token>', 'bridge token [env PAGECALL_TOKEN]')
+    .option('--json', 'print the API response as JSON');
+const withEnvToken = <T extends { token?: string }>(flags: T): T => {
+  const token = flags.token ?? process.env.PAGECALL_TOKEN;
+  return token ? { ...flags, token } : flags;
+};
+
+remoteOptions(
+  program
+    .command('clients')
+    .description('list the pages connected to a running bridge, by group')
+    .option('-g, --group <name>', 'only pages of this group'),
+).action(async (flags: Parameters<typeof clientsCommand>[0]) => {
+  process.exitCode = await clientsCommand(withEnvToken(flags), stdio);
+});
+
+remoteOptions(
+  program
+    .command('call')
+    .description('call a page function through a running bridge and print its result')
+    .argument('<group>', 'group the pages joined')
+    .argument('<action>', 'function name the page registered')
+    .argument('[args...]', 'arguments: each is parsed as JSON when it parses (5, true, null, {"a":1}, \'"5"\'), else taken as a string')
+    .option('--client-id <id>', 'run in this page only')
+    .option('--timeout-ms <n>', 'deadline in ms (default: the bridge\'s --timeout-ms)', parseInt10),
+)
+  .addHelpText('after', `
+Prints a string result as it is and any other result as JSON; with --json, the whole response.
+A failed call prints CODE: message to stderr and exits 1. Put -- before arguments that start with "--".
+
+Examples:
+  pagecall call shop sign /api/items?page=1
+  pagecall call live decode '{"$bytes":"CgVoZWxsbw=="}' --json
+  pagecall call demo add 2 3 --client-id x7d0q2m4p9aa`)
+  .action(async (group: string, action: string, args: string[], flags: Parameters<typeof callCommand>[3]) => {
+    process.exitCode = await callCommand(group, action, args, withEnvToken(flags), stdio);
   });
 
 program.parseAsync(process.argv).catch((error: unknown) => {

@@ -1,7 +1,7 @@
 // Builds everything users run: the Node side with tsc into dist/, and the page injector with
 // esbuild into dist/injector/ (a paste-able IIFE and an ESM module).
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import { createRequire } from 'node:module';
 import { build } from 'esbuild';
@@ -15,6 +15,12 @@ const common = { bundle: true, target: 'es2020', legalComments: 'none', logLevel
 await build({ ...common, entryPoints: ['injector/page/iife.ts'], outfile: 'dist/injector/pagecall.js', format: 'iife', minify: true });
 await build({ ...common, entryPoints: ['injector/page/index.ts'], outfile: 'dist/injector/pagecall.mjs', format: 'esm' });
 console.log(`built dist/ (injector ${statSync('dist/injector/pagecall.js').size} bytes minified)`);
+
+// The dashboard the bridge serves at /: one script, one stylesheet, one page, no external requests.
+mkdirSync('dist/dashboard', { recursive: true });
+await build({ ...common, entryPoints: ['bridge/dashboard/ui/app.ts'], outfile: 'dist/dashboard/app.js', format: 'iife', minify: true });
+await build({ ...common, entryPoints: ['bridge/dashboard/ui/app.css'], outfile: 'dist/dashboard/app.css', minify: true });
+copyFileSync('bridge/dashboard/ui/index.html', 'dist/dashboard/index.html');
 
 // Examples: generated protobuf code for the live-room site, and its webpack bundle (minified, split
 // into runtime/vendor/common/main chunks the way production sites ship).

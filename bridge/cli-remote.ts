@@ -1,0 +1,177 @@
+/**
+ * `pagecall clients` and `pagecall call`: talk to a running bridge over its HTTP API and print
+ * readable results (or the API's JSON with --json). Errors print `CODE: message` and exit 1.
+ */
+import type { ClientInfo } from './page-client.js';
+
+/** Where the bridge is and how to reach it. */
+export interface RemoteFlags {
+  url: string;
+  token?: string;
+  json?: boolean;
+}
+
+/** Flags of `pagecall clients`. */
+export interface ClientsFlags extends RemoteFlags {
+  group?: string;
+}
+
+/** Flags of `pagecall call`. */
+export interface CallFlags extends RemoteFlags {
+  clientId?: string;
+  timeoutMs?: number;
+}
+
+/** Where the output goes (process streams in the CLI; buffers in tests). */
+export interface Output {
+  out(text: string): void;
+  err(text: string): void;
+  /** Whether `out` is a terminal (control characters in page text are escaped there). */
+  tty: boolean;
+}
+
+/** How long to wait for the bridge beyond the call's own deadline. */
+const SLACK_MS = 5_000;
+const DEFAULT_CALL_TIMEOUT_MS = 30_000;
+
+/** The default bridge URL: $PAGECALL_URL, else the default port on loopback. */
+export function defaultBridgeUrl(env: Record<string, string | undefined> = process.env): string {
+  return env.PAGECALL_URL ?? 'http://127.0.0.1:12180';
+}
+
+/** A command-line argument as a call argument: JSON when it parses (`5`, `true`, `{"a":1}`, `"5"`), else the string itself. */
+export function parseCliArg(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}
+
+/** Escapes control characters (ANSI escapes in a page title would otherwise drive the terminal). */
+export function printable(text: string): string {
+  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
+/** printable() on one line: page titles and URLs cannot start fake lines of the listing. */
+const oneLine = (text: string): string => printable(text).replace(/\n/g, '\\n');
+
+type ApiBody = { ok: true; [key: string]: unknown } | { ok: false; error: { code: string; message: string; data?: unknown } };
+
+/** Raised when no usable answer came back; the message says what to do. */
+class Unreachable extends Error {}
+
+async function request(flags: RemoteFlags, method: string, path: string, body: unknown, timeoutMs: number): Promise<ApiBody> {
+  let base: URL;
+  try {
+    base = new URL(flags.url);
+  } catch {
+    throw new Unreachable(`--url: not a URL: ${JSON.stringify(flags.url)}`);
+  }
+  const url = new URL(path, base);
+  const headers: Record<string, string> = {};
+  if (flags.token) headers.authorization = `Bearer ${flags.token}`;
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  let res: Response;
+  try {
+    res = await fetch(url, { method, headers, signal: AbortSignal.timeout(timeoutMs), ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
+  } catch (error) {
+    const e = error as Error & { cause?: { code?: string } };
+    if (e.name === 'TimeoutError') throw new Unreachable(`the bridge at ${base.origin} did not answer within ${timeoutMs} ms`);
+    const code = e.cause?.code;
+    if (code === 'ECONNREFUSED') throw new Unreachable(`no bridge is running at ${base.origin} (connection refused); start one with \`pagecall serve\` or point --url at it`);
+    throw new Unreachable(`cannot reach the bridge at ${base.origin}: ${code ?? e.cause ?? e.message}`);
+  }
+  const text = await res.text();
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = undefined;
+  }
+  if (parsed === null || typeof parsed !== 'object' || typeof (parsed as { ok?: unknown }).ok !== 'boolean') {
+    throw new Unreachable(`${url.origin} answered HTTP ${res.status} with something that is not a pagecall response; is --url right?`);
+  }
+  return parsed as ApiBody;
+}
+
+/** Prints an API error as `CODE: message` (plus the page's stack or the available actions). */
+function printError(output: Output, error: { code: string; message: string; data?: unknown }): void {
+  output.err(`${error.code}: ${printable(error.message)}\n`);
+  const data = error.data as { stack?: unknown; available?: unknown } | undefined;
+  if (typeof data?.stack === 'string' && data.stack) {
+    output.err(`${printable(data.stack).split('\n').map((line) => `  ${line}`).join('\n')}\n`);
+  }
+  if (Array.isArray(data?.available)) output.err(`  available: ${data.available.map((a) => printable(String(a))).join(', ') || '(none)'}\n`);
+  if (error.code === 'UNAUTHORIZED') output.err('  pass --token or set PAGECALL_TOKEN\n');
+}
+
+async function run(output: Output, flags: RemoteFlags, work: () => Promise<ApiBody>, show: (body: ApiBody & { ok: true }) => void): Promise<number> {
+  let body: ApiBody;
+  try {
+    body = await work();
+  } catch (error) {
+    if (error instanceof Unreachable) {
+      output.err(`pagecall: ${error.message}\n`);
+      return 1;
+    }
+    throw error;
+  }
+  if (flags.json) output.out(`${JSON.stringify(body, null, 2)}\n`);
+  if (!body.ok) {
+    printError(output, body.error);
+    return 1;
+  }
+  if (!flags.json) show(body);
+  return 0;
+}
+
+function ago(fromIso: string, now: number): string {
+  const s = Math.max(0, Math.floor((now - Date.parse(fromIso)) / 1000));
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m ${String(s % 60).padStart(2, '0')}s`;
+  const h = Math.floor(m / 60);
+  return h < 24 ? `${h}h ${String(m % 60).padStart(2, '0')}m` : `${Math.floor(h / 24)}d ${h % 24}h`;
+}
+
+/** The readable listing: pages by group. */
+export function formatClients(clients: readonly ClientInfo[], now = Date.now()): string {
+  if (clients.length === 0) return 'no pages connected\n';
+  const groups = new Map<string, ClientInfo[]>();
+  for (const c of clients) groups.set(c.group, [...(groups.get(c.group) ?? []), c]);
+  const lines: string[] = [];
+  for (const name of [...groups.keys()].sort()) {
+    const pages = groups.get(name)!;
+    lines.push(`${oneLine(name)} (${pages.length} ${pages.length === 1 ? 'page' : 'pages'})`);
+    for (const c of pages) {
+      const pad = ' '.repeat(c.id.length + 4);
+      lines.push(`  ${c.id}  ${oneLine(c.title) || '(untitled)'}`);
+      lines.push(`${pad}${oneLine(c.url)}`);
+      lines.push(`${pad}functions: ${c.actions.map(oneLine).join(', ') || '(none yet)'}`);
+      lines.push(`${pad}connected ${ago(c.connectedAt, now)} · in flight ${c.inFlight} · served ${c.served} · failed ${c.failed}`);
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** A result as printed: strings as they are (escaped on a terminal), everything else as indented JSON. */
+export function formatResult(value: unknown, tty: boolean): string {
+  if (typeof value === 'string') return `${tty ? printable(value) : value}\n`;
+  return `${JSON.stringify(value, null, 2) ?? 'undefined'}\n`;
+}
+
+/** `pagecall clients`: returns the exit code. */
+export function clientsCommand(flags: ClientsFlags, output: Output): Promise<number> {
+  const path = flags.group === undefined ? '/v1/clients' : `/v1/clients?group=${encodeURIComponent(flags.group)}`;
+  return run(output, flags, () => request(flags, 'GET', path, undefined, 10_000), (body) => output.out(formatClients(body.clients as ClientInfo[])));
+}
+
+/** `pagecall call`: returns the exit code. */
+export function callCommand(group: string, action: string, args: readonly string[], flags: CallFlags, output: Output): Promise<number> {
+  const body: Record<string, unknown> = { group, action, args: args.map(parseCliArg) };
+  if (flags.clientId !== undefined) body.clientId = flags.clientId;
+  if (flags.timeoutMs !== undefined) body.timeoutMs = flags.timeoutMs;
+  const wait = (flags.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS) + SLACK_MS;
+  return run(output, flags, () => request(flags, 'POST', '/v1/call', body, wait), (res) => output.out(formatResult(res.result, output.tty)));
+}

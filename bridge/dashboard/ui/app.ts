@@ -1,0 +1,470 @@
+/**
+ * The pagecall dashboard: pages by group with their stats, recent calls, throughput, a form to try
+ * a call and the injector snippet. Live data comes from GET /v1/events; actions use the HTTP API.
+ * Page-supplied text is only ever set with textContent (see dom.ts).
+ */
+import { RATE_SECONDS, RECENT_CALLS, type CallView, type LiveEvent, type PageView, type RatePoint, type Totals } from '../events.js';
+import { drawChart } from './chart.js';
+import { byId, el, setText } from './dom.js';
+import { readEvents } from './event-stream.js';
+import { age, clock, count, errorRate, ms } from './format.js';
+
+const TOKEN_KEY = 'pagecall.token';
+
+// ---- access -------------------------------------------------------------------------------
+
+function storedToken(): string | null {
+  try {
+    return sessionStorage.getItem(TOKEN_KEY);
+  } catch {
+    return null;
+  }
+}
+
+function authHeaders(): Record<string, string> {
+  const token = storedToken();
+  return token ? { authorization: `Bearer ${token}` } : {};
+}
+
+/** A token handed over in the fragment (`/#token=…`, never sent to the server) is stored, then hidden. */
+function takeTokenFromFragment(): void {
+  const match = /(?:^#|&)token=([^&]*)/.exec(location.hash);
+  if (!match) return;
+  sessionStorage.setItem(TOKEN_KEY, decodeURIComponent(match[1] ?? ''));
+  history.replaceState(null, '', location.pathname + location.search);
+}
+
+// ---- state --------------------------------------------------------------------------------
+
+const pages = new Map<string, PageView>();
+let calls: CallView[] = [];
+let lastSeq = 0;
+let rate: RatePoint[] = [];
+let debugCapture = false;
+let tokenRequired = false;
+/** server clock − local clock, so ages are right even when the clocks differ. */
+let clockOffset = 0;
+
+function apply(event: LiveEvent): void {
+  clockOffset = event.serverTime - Date.now();
+  if (event.type === 'snapshot') {
+    pages.clear();
+    for (const p of event.pages) pages.set(p.id, p);
+    calls = [];
+    lastSeq = 0;
+    rate = [];
+    debugCapture = event.debugCapture;
+    tokenRequired = event.tokenRequired;
+    setText(byId('version'), `v${event.version} · protocol ${event.protocol}`);
+    setText(byId('capture-note'), debugCapture ? 'arguments and results shown (--debug-capture)' : 'arguments and results hidden (start the bridge with --debug-capture to see them)');
+    byId('calls-body').replaceChildren();
+    renderSnippet();
+  } else {
+    for (const id of event.gone) pages.delete(id);
+    for (const p of event.pages) pages.set(p.id, p);
+  }
+  addCalls(event.calls);
+  for (const point of event.rate) if (rate.length === 0 || point.t > rate[rate.length - 1]!.t) rate.push(point);
+  if (rate.length > RATE_SECONDS) rate = rate.slice(-RATE_SECONDS);
+  renderPages();
+  renderTotals(event.totals);
+  renderChart();
+}
+
+// ---- header -------------------------------------------------------------------------------
+
+function setStatus(kind: 'live' | 'wait' | 'down', text: string): void {
+  const pill = byId('status');
+  pill.className = `pill pill-${kind}`;
+  setText(pill, text);
+}
+
+function renderTotals(totals: Totals): void {
+  setText(byId('total-pages'), count(totals.pages));
+  setText(byId('total-inflight'), count(totals.inFlight + totals.waiting));
+  setText(byId('total-calls'), count(totals.calls));
+  setText(byId('total-failed'), count(totals.failed));
+  const last = rate[rate.length - 1];
+  setText(byId('total-rate'), last ? count(last.ok + last.failed) : '0');
+}
+
+// ---- pages --------------------------------------------------------------------------------
+
+interface Row {
+  tr: HTMLTableRowElement;
+  title: HTMLElement;
+  url: HTMLElement;
+  functions: HTMLElement;
+  functionsKey: string;
+  connected: HTMLElement;
+  inFlight: HTMLElement;
+  served: HTMLElement;
+  errors: HTMLElement;
+  p50: HTMLElement;
+  p99: HTMLElement;
+  kick: HTMLButtonElement;
+  connectedAt: number;
+}
+
+interface GroupBox {
+  box: HTMLElement;
+  count: HTMLElement;
+  tbody: HTMLTableSectionElement;
+}
+
+const rows = new Map<string, Row>();
+const groupBoxes = new Map<string, GroupBox>();
+
+/** Fixed column widths, so the tables of all groups line up. */
+function columns(): HTMLTableColElement {
+  const group = el('colgroup');
+  for (const className of ['c-page', 'c-fn', 'c-age', 'c-num', 'c-num', 'c-num', 'c-num', 'c-num', 'c-kick']) group.append(el('col', { className }));
+  return group;
+}
+
+function createGroup(name: string): GroupBox {
+  const countNode = el('span', { className: 'muted' });
+  const tbody = el('tbody');
+  const head = el('tr');
+  for (const [label, numeric] of [['page', false], ['functions', false], ['connected', true], ['in flight', true], ['served', true], ['errors', true], ['p50 ms', true], ['p99 ms', true], ['', false]] as const) {
+    head.append(el('th', { text: label, ...(numeric ? { className: 'num' } : {}) }));
+  }
+  const box = el(
+    'div',
+    { className: 'group', attrs: { 'data-group': name } },
+    el('div', { className: 'group-head' }, el('h3', { text: name }), countNode),
+    el('div', { className: 'scroll' }, el('table', { className: 'pages-table' }, columns(), el('thead', {}, head), tbody)),
+  );
+  const created = { box, count: countNode, tbody };
+  groupBoxes.set(name, created);
+  return created;
+}
+
+function createRow(page: PageView): Row {
+  const title = el('span', { className: 'page-title' });
+  const url = el('span', { className: 'page-url' });
+  const id = el('span', { className: 'page-id mono', text: page.id });
+  const cell = (className = 'num'): HTMLTableCellElement => el('td', { className });
+  const kick = el('button', { className: 'kick', text: 'Kick', attrs: { type: 'button', 'aria-label': `kick page ${page.id}` } });
+  kick.addEventListener('click', () => void kickPage(page.id, row));
+  const row: Row = {
+    tr: el('tr', { attrs: { 'data-client-id': page.id } }),
+    title,
+    url,
+    functions: el('div', { className: 'functions' }),
+    functionsKey: '',
+    connected: cell(),
+    inFlight: cell(),
+    served: cell(),
+    errors: cell(),
+    p50: cell(),
+    p99: cell(),
+    kick,
+    connectedAt: page.connectedAt,
+  };
+  row.tr.append(el('td', { className: 'page' }, title, url, id), el('td', { className: 'fn' }, row.functions), row.connected, row.inFlight, row.served, row.errors, row.p50, row.p99, el('td', {}, kick));
+  rows.set(page.id, row);
+  return row;
+}
+
+function updateRow(row: Row, page: PageView): void {
+  setText(row.title, page.title || '(untitled)');
+  row.title.title = page.title;
+  setText(row.url, page.url);
+  row.url.title = page.url;
+  const key = page.actions.join('\n');
+  if (key !== row.functionsKey) {
+    row.functionsKey = key;
+    const shown = page.actions.slice(0, 12).map((a) => el('span', { className: 'chip mono', text: a, title: a }));
+    if (page.actions.length > 12) shown.push(el('span', { className: 'chip muted', text: `+${page.actions.length - 12}`, title: page.actions.slice(12).join(', ') }));
+    if (page.actions.length === 0) shown.push(el('span', { className: 'muted', text: 'none yet' }));
+    row.functions.replaceChildren(...shown);
+  }
+  row.connectedAt = page.connectedAt;
+  setText(row.connected, age(Date.now() + clockOffset - page.connectedAt));
+  row.connected.title = new Date(page.connectedAt).toLocaleString();
+  setText(row.inFlight, count(page.inFlight));
+  setText(row.served, count(page.served));
+  setText(row.errors, errorRate(page.served, page.failed));
+  row.errors.title = `${page.failed} failed`;
+  row.errors.classList.toggle('rate-bad', page.failed > 0 && page.failed / (page.served + page.failed) >= 0.05);
+  setText(row.p50, ms(page.p50Ms));
+  setText(row.p99, ms(page.p99Ms));
+}
+
+function renderPages(): void {
+  const byGroup = new Map<string, PageView[]>();
+  for (const page of pages.values()) {
+    const list = byGroup.get(page.group);
+    if (list) list.push(page);
+    else byGroup.set(page.group, [page]);
+  }
+  for (const [id, row] of rows) {
+    if (!pages.has(id)) {
+      row.tr.remove();
+      rows.delete(id);
+    }
+  }
+  for (const [name, box] of groupBoxes) {
+    if (!byGroup.has(name)) {
+      box.box.remove();
+      groupBoxes.delete(name);
+    }
+  }
+  const container = byId('groups');
+  [...byGroup.keys()].sort().forEach((name, gi) => {
+    const box = groupBoxes.get(name) ?? createGroup(name);
+    if (container.children[gi] !== box.box) container.insertBefore(box.box, container.children[gi] ?? null);
+    const list = byGroup.get(name)!.sort((a, b) => a.connectedAt - b.connectedAt || a.id.localeCompare(b.id));
+    setText(box.count, `${list.length} ${list.length === 1 ? 'page' : 'pages'}`);
+    list.forEach((page, i) => {
+      const row = rows.get(page.id) ?? createRow(page);
+      updateRow(row, page);
+      if (box.tbody.children[i] !== row.tr) box.tbody.insertBefore(row.tr, box.tbody.children[i] ?? null);
+    });
+  });
+  byId('no-pages').hidden = pages.size > 0;
+  renderTryGroups();
+}
+
+function tickAges(): void {
+  const now = Date.now() + clockOffset;
+  for (const row of rows.values()) setText(row.connected, age(now - row.connectedAt));
+}
+
+async function kickPage(id: string, row: Row): Promise<void> {
+  row.kick.disabled = true;
+  row.tr.classList.add('leaving');
+  const result = await api('DELETE', `/v1/clients/${encodeURIComponent(id)}`);
+  if (!result.ok) {
+    row.kick.disabled = false;
+    row.tr.classList.remove('leaving');
+    setText(row.kick, 'Kick (failed)');
+    row.kick.title = `${result.error.code}: ${result.error.message}`;
+  }
+}
+
+// ---- recent calls -------------------------------------------------------------------------
+
+function addCalls(incoming: readonly CallView[]): void {
+  const body = byId('calls-body');
+  for (const call of incoming) {
+    if (call.seq <= lastSeq) continue;
+    lastSeq = call.seq;
+    calls.push(call);
+    body.insertBefore(callRow(call), body.firstChild);
+  }
+  if (calls.length > RECENT_CALLS) calls = calls.slice(-RECENT_CALLS);
+  while (body.children.length > RECENT_CALLS) body.lastElementChild?.remove();
+  byId('no-calls').hidden = calls.length > 0;
+}
+
+function callRow(call: CallView): HTMLTableRowElement {
+  const ok = call.outcome === 'ok';
+  const parts: string[] = [];
+  if (call.message) parts.push(call.message);
+  if (call.args !== undefined) parts.push(`args ${call.args}${call.result !== undefined ? ` → ${call.result}` : ''}`);
+  const details = parts.join(' · ');
+  return el(
+    'tr',
+    { attrs: { 'data-seq': String(call.seq) } },
+    el('td', { className: 'mono', text: clock(call.at), title: call.requestId ? `request ${call.requestId}` : 'Node API call' }),
+    el('td', {}, el('span', { className: 'muted', text: `${call.group} · ` }), el('span', { className: 'mono', text: call.action })),
+    el('td', { className: 'mono muted', text: call.clientId ?? '–' }),
+    el('td', { className: 'num', text: ms(call.durationMs) }),
+    el('td', {}, el('span', { className: `outcome ${ok ? 'ok' : 'failed'}`, text: call.outcome })),
+    el('td', { className: 'details mono', text: details, title: details }),
+  );
+}
+
+// ---- chart --------------------------------------------------------------------------------
+
+function renderChart(): void {
+  const canvas = byId<HTMLCanvasElement>('chart');
+  const top = drawChart(canvas, rate, Date.now() + clockOffset);
+  // What the bars add up to, for tests and screen readers (the canvas itself is opaque to both).
+  const total = rate.reduce((n, p) => n + p.ok + p.failed, 0);
+  canvas.dataset.calls = String(total);
+  canvas.setAttribute('aria-label', `${total} calls in the last 2 minutes`);
+  setText(byId('chart-max'), `scale ${count(top)}/s`);
+}
+
+// ---- try a call ---------------------------------------------------------------------------
+
+type ApiResult = { ok: true; body: Record<string, unknown> } | { ok: false; status: number; error: { code: string; message: string; data?: unknown } };
+
+async function api(method: string, path: string, body?: unknown): Promise<ApiResult> {
+  let res: Response;
+  try {
+    const headers: Record<string, string> = { ...authHeaders() };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    res = await fetch(path, { method, headers, cache: 'no-store', ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
+  } catch {
+    return { ok: false, status: 0, error: { code: 'UNREACHABLE', message: 'the bridge did not answer; is it still running?' } };
+  }
+  let parsed: { ok?: boolean; error?: { code: string; message: string; data?: unknown } } & Record<string, unknown>;
+  try {
+    parsed = (await res.json()) as typeof parsed;
+  } catch {
+    return { ok: false, status: res.status, error: { code: `HTTP_${res.status}`, message: 'the response was not JSON' } };
+  }
+  if (res.status === 401) showLogin('The bridge did not accept the token.');
+  if (parsed.ok === true) return { ok: true, body: parsed };
+  return { ok: false, status: res.status, error: parsed.error ?? { code: `HTTP_${res.status}`, message: 'unexpected response' } };
+}
+
+function renderTryGroups(): void {
+  const select = byId<HTMLSelectElement>('try-group');
+  const groups = [...new Set([...pages.values()].map((p) => p.group))].sort();
+  const current = select.value;
+  const have = [...select.options].map((o) => o.value);
+  if (have.join('\n') !== groups.join('\n')) {
+    select.replaceChildren(...groups.map((g) => el('option', { text: g, attrs: { value: g } })));
+    if (groups.includes(current)) select.value = current;
+  }
+  renderTryActions();
+}
+
+function renderTryActions(): void {
+  const group = byId<HTMLSelectElement>('try-group').value;
+  const actions = new Set<string>();
+  for (const p of pages.values()) if (p.group === group) for (const a of p.actions) actions.add(a);
+  const list = byId('try-actions');
+  const sorted = [...actions].sort();
+  const have = [...list.children].map((o) => (o as HTMLOptionElement).value);
+  if (have.join('\n') !== sorted.join('\n')) list.replaceChildren(...sorted.map((a) => el('option', { attrs: { value: a } })));
+}
+
+function showOutput(ok: boolean, head: string, body?: unknown): void {
+  const out = byId('try-output');
+  out.hidden = false;
+  out.className = `output ${ok ? 'ok' : 'failed'}`;
+  out.textContent = body === undefined ? head : `${head}\n${JSON.stringify(body, null, 2)}`;
+}
+
+async function runTry(event: SubmitEvent): Promise<void> {
+  event.preventDefault();
+  const group = byId<HTMLSelectElement>('try-group').value;
+  const action = byId<HTMLInputElement>('try-action').value.trim();
+  const argsText = byId<HTMLTextAreaElement>('try-args').value.trim();
+  let args: unknown;
+  try {
+    args = argsText === '' ? [] : JSON.parse(argsText);
+  } catch (error) {
+    showOutput(false, `arguments: not valid JSON (${(error as Error).message})`);
+    return;
+  }
+  if (!Array.isArray(args)) args = [args];
+  if (!group) {
+    showOutput(false, 'no group: connect a page first');
+    return;
+  }
+  const button = byId<HTMLButtonElement>('try-run');
+  button.disabled = true;
+  const result = await api('POST', '/v1/call', { group, action, args });
+  button.disabled = false;
+  if (result.ok) {
+    const { clientId, durationMs } = result.body as { clientId: string; durationMs: number };
+    showOutput(true, `ok · ${ms(durationMs)} ms · page ${clientId}`, result.body.result);
+  } else {
+    showOutput(false, `${result.error.code}: ${result.error.message}`, result.error.data);
+  }
+}
+
+// ---- injector snippet ---------------------------------------------------------------------
+
+function snippetFor(group: string, token: string | null): string {
+  const src = new URL('/injector.js', location.origin);
+  src.searchParams.set('group', group || 'default');
+  if (token !== null) src.searchParams.set('token', token);
+  return `document.head.append(Object.assign(document.createElement('script'), {src: ${JSON.stringify(src.href)}}))`;
+}
+
+function renderSnippet(): void {
+  const group = byId<HTMLInputElement>('snippet-group').value.trim();
+  const token = storedToken();
+  // The token is copied in full but not displayed, so a screenshot or a shoulder does not leak it.
+  setText(byId('snippet-code'), snippetFor(group, tokenRequired && token ? '••••••••' : null));
+}
+
+async function copySnippet(): Promise<void> {
+  const group = byId<HTMLInputElement>('snippet-group').value.trim();
+  const token = storedToken();
+  const text = snippetFor(group, tokenRequired && token ? token : null);
+  const note = byId('snippet-copied');
+  try {
+    await navigator.clipboard.writeText(text);
+    setText(note, 'copied');
+  } catch {
+    setText(note, 'copy blocked by the browser; select the text above instead');
+  }
+  setTimeout(() => setText(note, ''), 2_000);
+}
+
+// ---- login and the stream -----------------------------------------------------------------
+
+let stream: AbortController | null = null;
+
+function showLogin(message: string): void {
+  stream?.abort();
+  stream = null;
+  byId('main').hidden = true;
+  byId('login').hidden = false;
+  setText(byId('login-error'), message);
+  setStatus('down', 'token needed');
+  byId<HTMLInputElement>('login-token').focus();
+}
+
+async function connect(): Promise<void> {
+  stream?.abort();
+  const controller = new AbortController();
+  stream = controller;
+  let delay = 500;
+  while (stream === controller) {
+    const end = await readEvents(authHeaders(), controller.signal, () => {
+      delay = 500;
+      byId('login').hidden = true;
+      byId('main').hidden = false;
+      byId('forget-token').hidden = storedToken() === null;
+      setStatus('live', 'live');
+    }, apply);
+    if (stream !== controller) return;
+    if (end.kind === 'unauthorized') {
+      showLogin(storedToken() ? 'The bridge did not accept that token.' : '');
+      return;
+    }
+    setStatus('down', end.kind === 'failed' ? `${end.message}; retrying` : 'reconnecting…');
+    await new Promise((r) => setTimeout(r, delay));
+    delay = Math.min(delay * 2, 5_000);
+  }
+}
+
+function main(): void {
+  takeTokenFromFragment();
+  byId('login-form').addEventListener('submit', (event) => {
+    event.preventDefault();
+    const input = byId<HTMLInputElement>('login-token');
+    sessionStorage.setItem(TOKEN_KEY, input.value.trim());
+    input.value = '';
+    setStatus('wait', 'connecting…');
+    void connect();
+  });
+  byId('forget-token').addEventListener('click', () => {
+    sessionStorage.removeItem(TOKEN_KEY);
+    byId('forget-token').hidden = true;
+    void connect();
+  });
+  byId('try-form').addEventListener('submit', (event) => void runTry(event as SubmitEvent));
+  byId('try-group').addEventListener('change', renderTryActions);
+  byId('snippet-group').addEventListener('input', renderSnippet);
+  byId('snippet-copy').addEventListener('click', () => void copySnippet());
+  window.addEventListener('resize', renderChart);
+  setInterval(() => {
+    tickAges();
+    renderChart();
+  }, 1_000);
+  renderSnippet();
+  void connect();
+}
+
+main();

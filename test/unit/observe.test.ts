@@ -1,0 +1,123 @@
+/** Pure pieces behind the dashboard and the remote CLI commands. */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { formatClients, formatResult, parseCliArg, printable } from '../../bridge/cli-remote.js';
+import { LATENCY_SAMPLES, LatencyWindow, Ring } from '../../bridge/dashboard/live-state.js';
+import type { ClientInfo } from '../../bridge/page-client.js';
+
+describe('LatencyWindow', () => {
+  const cases: Array<{ name: string; values: number[]; p50: number | null; p99: number | null }> = [
+    { name: 'empty', values: [], p50: null, p99: null },
+    { name: 'one value', values: [3], p50: 3, p99: 3 },
+    { name: 'two values', values: [1, 9], p50: 1, p99: 9 },
+    { name: 'unsorted 1..100', values: Array.from({ length: 100 }, (_, i) => 100 - i), p50: 50, p99: 99 },
+    { name: 'an outlier shows at p99 only', values: [...Array.from({ length: 99 }, () => 1), 500], p50: 1, p99: 1 },
+    { name: 'two outliers in 100 reach p99', values: [...Array.from({ length: 98 }, () => 1), 500, 600], p50: 1, p99: 500 },
+  ];
+  for (const c of cases) {
+    test(`quantiles: ${c.name}`, () => {
+      const w = new LatencyWindow();
+      for (const v of c.values) w.add(v);
+      assert.deepEqual(w.quantiles(0.5, 0.99), [c.p50, c.p99]);
+    });
+  }
+
+  test(`keeps only the last ${LATENCY_SAMPLES} durations`, () => {
+    const w = new LatencyWindow();
+    for (let i = 0; i < LATENCY_SAMPLES; i++) w.add(1_000);
+    for (let i = 0; i < LATENCY_SAMPLES; i++) w.add(1);
+    assert.deepEqual(w.quantiles(0, 1), [1, 1]);
+  });
+});
+
+describe('Ring', () => {
+  test('keeps the newest items, oldest first', () => {
+    const r = new Ring<number>(3);
+    assert.deepEqual(r.toArray(), []);
+    r.push(1);
+    r.push(2);
+    assert.deepEqual(r.toArray(), [1, 2]);
+    for (const n of [3, 4, 5]) r.push(n);
+    assert.deepEqual(r.toArray(), [3, 4, 5]);
+  });
+
+  test('newestWhile stops at the first item that does not match', () => {
+    const r = new Ring<number>(4);
+    for (const n of [1, 2, 3, 4, 5, 6]) r.push(n);
+    assert.deepEqual(r.newestWhile((n) => n > 4), [5, 6]);
+    assert.deepEqual(r.newestWhile((n) => n > 0), [3, 4, 5, 6]);
+    assert.deepEqual(r.newestWhile(() => false), []);
+  });
+});
+
+describe('pagecall call arguments', () => {
+  const cases: Array<[string, unknown]> = [
+    ['5', 5],
+    ['-1.5', -1.5],
+    ['true', true],
+    ['null', null],
+    ['"5"', '5'],
+    ['{"a":[1,2]}', { a: [1, 2] }],
+    ['[1,"x"]', [1, 'x']],
+    ['hello', 'hello'],
+    ['/api/items?page=1', '/api/items?page=1'],
+    ['{not json', '{not json'],
+    ['', ''],
+    ['0x10', '0x10'],
+  ];
+  for (const [text, expected] of cases) {
+    test(`${JSON.stringify(text)} → ${JSON.stringify(expected)}`, () => assert.deepEqual(parseCliArg(text), expected));
+  }
+});
+
+describe('terminal output', () => {
+  test('control characters are escaped, other text is kept', () => {
+    assert.equal(printable('plain — ünïcode ✓'), 'plain — ünïcode ✓');
+    assert.equal(printable('\u001b[2J\u0007bell\u009b'), '\\x1b[2J\\x07bell\\x9b');
+    assert.equal(printable('tab\there\nline\r'), 'tab\there\nline\\x0d');
+  });
+
+  test('results: strings as they are (escaped on a terminal), other values as JSON', () => {
+    assert.equal(formatResult('sig:abc', false), 'sig:abc\n');
+    assert.equal(formatResult('\u001b[31m', false), '\u001b[31m\n');
+    assert.equal(formatResult('\u001b[31m', true), '\\x1b[31m\n');
+    assert.equal(formatResult(5, true), '5\n');
+    assert.equal(formatResult({ a: 1 }, true), '{\n  "a": 1\n}\n');
+    assert.equal(formatResult(null, true), 'null\n');
+  });
+
+  test('clients are listed by group with what a person needs to pick one', () => {
+    const page = (id: string, group: string, title: string): ClientInfo => ({
+      id,
+      group,
+      actions: ['decode', 'sign'],
+      url: `https://${group}.example/`,
+      title,
+      origin: null,
+      remoteAddress: '127.0.0.1',
+      connectedAt: '2026-01-01T00:00:00.000Z',
+      inFlight: 1,
+      served: 10,
+      failed: 2,
+    });
+    const now = Date.parse('2026-01-01T00:05:03.000Z');
+    const text = formatClients([page('bbbbbbbbbbbb', 'zeta', 'Z\nfake line'), page('aaaaaaaaaaaa', 'alpha', '')], now);
+    assert.equal(
+      text,
+      [
+        'alpha (1 page)',
+        '  aaaaaaaaaaaa  (untitled)',
+        '                https://alpha.example/',
+        '                functions: decode, sign',
+        '                connected 5m 03s · in flight 1 · served 10 · failed 2',
+        'zeta (1 page)',
+        '  bbbbbbbbbbbb  Z\\nfake line',
+        '                https://zeta.example/',
+        '                functions: decode, sign',
+        '                connected 5m 03s · in flight 1 · served 10 · failed 2',
+        '',
+      ].join('\n'),
+    );
+    assert.equal(formatClients([]), 'no pages connected\n');
+  });
+});
