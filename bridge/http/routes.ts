@@ -2,6 +2,7 @@
  * HTTP routes. The hot ones (POST /v1/call, POST /v1/batch) are plain node:http handlers; the rest
  * go through express. Routes parse, call and shape; errors all go through sendError.
  */
+import { setMaxListeners } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { PROTOCOL_VERSION, PagecallError, checkClientId, checkGroup } from '../../protocol/index.js';
@@ -34,6 +35,8 @@ function reportError(ctx: RouteContext, res: ServerResponse, error: unknown, req
 /** An AbortSignal that fires when the HTTP caller goes away before its response is written. */
 function callerGone(res: ServerResponse): { signal: AbortSignal; release(): void } {
   const abort = new AbortController();
+  // Every call of a batch listens on this one signal.
+  setMaxListeners(0, abort.signal);
   const onClose = (): void => {
     if (!res.writableFinished) abort.abort();
   };
