@@ -8,6 +8,7 @@ import { nanoid } from 'nanoid';
 import { PagecallError, WS_PATH, createCodec, type Json } from '../protocol/index.js';
 import { checkAction, checkGroup } from '../protocol/index.js';
 import { ClientRegistry } from './client-registry.js';
+import { MAX_WIRE_DEPTH, nestedDeeperThan } from './json-depth.js';
 import { redactConfig, resolveConfig, type BridgeConfig, type BridgeOptions } from './config.js';
 import { createApp, handleBatchPost, handleCallPost, type RouteContext } from './http/routes.js';
 import { sendError } from './http/respond.js';
@@ -133,13 +134,24 @@ export class Bridge {
   async call(group: string, action: string, args: unknown[] = [], options: CallOptions = {}): Promise<unknown> {
     const problem = checkGroup(group) ?? checkAction(action);
     if (problem) throw new PagecallError('BAD_REQUEST', problem);
-    const request: CallRequest = { group, action, args: args.map((a) => codec.encode(a)), ...options };
-    const result = await this.pending.call(request);
-    return codec.decode(result.value);
+    let encoded: Json[];
+    try {
+      encoded = args.map((a) => codec.encode(a));
+    } catch (error) {
+      throw new PagecallError('BAD_REQUEST', `args: ${(error as Error).message}`);
+    }
+    const result = await this.pending.call({ group, action, args: encoded, ...options });
+    try {
+      return codec.decode(result.value);
+    } catch (error) {
+      throw new PagecallError('RESULT_NOT_SERIALIZABLE', `page ${result.clientId} returned a malformed value: ${(error as Error).message}`, { clientId: result.clientId });
+    }
   }
 
   /** Calls with codec-encoded arguments and gets the encoded result with its metadata. */
   callRaw(request: CallRequest): Promise<CallSuccess> {
+    const deep = request.args.findIndex((arg) => nestedDeeperThan(arg));
+    if (deep >= 0) return Promise.reject(new PagecallError('BAD_REQUEST', `args[${deep}]: nested deeper than ${MAX_WIRE_DEPTH} levels`, { limit: MAX_WIRE_DEPTH }));
     return this.pending.call(request);
   }
 
