@@ -102,7 +102,8 @@ export interface Codec {
 
 /** Creates a codec over the given base64 implementation. */
 export function createCodec(base64: Base64 = portableBase64): Codec {
-  const encode = (value: unknown, depth: number, seen: Set<object>, inArray: boolean): Json | undefined => {
+  // `seen` is made at the first object: most values are primitives, and a Set per value adds up.
+  const encode = (value: unknown, depth: number, seenSoFar: Set<object> | undefined, inArray: boolean): Json | undefined => {
     switch (typeof value) {
       case 'string':
       case 'boolean':
@@ -121,6 +122,7 @@ export function createCodec(base64: Base64 = portableBase64): Codec {
     }
     if (value === null) return null;
     const obj = value as object;
+    const seen = seenSoFar ?? new Set<object>();
     if (depth > MAX_DEPTH) throw new CodecError(`value is nested deeper than ${MAX_DEPTH} levels`);
     if (seen.has(obj)) throw new CodecError('value contains a cycle');
     if (obj instanceof Uint8Array) return { $bytes: base64.encode(obj) };
@@ -234,7 +236,7 @@ export function createCodec(base64: Base64 = portableBase64): Codec {
   };
 
   return {
-    encode: (value) => encode(value, 0, new Set(), true) as Json,
+    encode: (value) => encode(value, 0, undefined, true) as Json,
     decode: (value) => decode(value, 0),
   };
 }

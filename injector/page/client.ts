@@ -76,6 +76,8 @@ interface Connection {
   watchdog: number | undefined;
   queue: string[];
   flushQueued: boolean;
+  /** A frame from the bridge is being handled (see receive). */
+  reading: boolean;
   actionsDirty: boolean;
   sentUrl: string;
   sentTitle: string;
@@ -84,8 +86,14 @@ interface Connection {
 /** A call that is running; the table entry is the one settle path's proof that it may still answer. */
 interface Call {
   id: string;
-  controller: AbortController;
-  timer: number;
+  action: string;
+  timeoutMs: number;
+  /** Page clock (`now()`) time at which the deadline passes. */
+  deadline: number;
+  /** Made the first time the function reads `this.signal`: most functions never do, and it is per-call work. */
+  controller: AbortController | undefined;
+  /** Why the call was aborted, for a signal first read afterwards. */
+  abortReason: Error | undefined;
 }
 
 // Captured at load; calling it through a variable is an indirect eval, which runs in global scope.
@@ -121,6 +129,15 @@ function checkOptions(options: unknown): ConnectOptions {
   return checked;
 }
 
+/** The call's AbortSignal, made on first use; already aborted when the call was. */
+function signalOf(call: Call): AbortSignal {
+  if (!call.controller) {
+    call.controller = new NativeAbortController();
+    if (call.abortReason) call.controller.abort(call.abortReason);
+  }
+  return call.controller.signal;
+}
+
 function failure(id: string, error: PageErrorPayload): ResultMessage {
   return { type: 'result', id, ok: false, error };
 }
@@ -142,6 +159,9 @@ export class Client {
   private lastDiagnosisAt = -Infinity;
   private bridgeError: string | undefined;
   private readonly calls = new Map<string, Call>();
+  /** One timer for every call's deadline, armed for the earliest one (a timer per call costs a task each). */
+  private deadlineTimer: number | undefined;
+  private deadlineAt = Infinity;
   private readonly codec = createCodec(pageBase64);
   private readonly registry: Registry;
   private readonly csp: CspWatch;
@@ -241,6 +261,7 @@ export class Client {
       watchdog: undefined,
       queue: [],
       flushQueued: false,
+      reading: false,
       actionsDirty: false,
       sentUrl: '',
       sentTitle: '',
@@ -277,9 +298,10 @@ export class Client {
     const abortReason = namedError('AbortError', reason);
     const calls = [...this.calls.values()];
     this.calls.clear();
+    this.disarmDeadline();
     for (const call of calls) {
-      clearTimer(call.timer);
-      call.controller.abort(abortReason);
+      call.abortReason = abortReason;
+      call.controller?.abort(abortReason);
     }
     return conn;
   }
@@ -410,7 +432,7 @@ export class Client {
   }
 
   private scheduleFlush(conn: Connection): void {
-    if (conn.flushQueued) return;
+    if (conn.flushQueued || conn.reading) return;
     conn.flushQueued = true;
     queueMicro(() => this.flush(conn));
   }
@@ -448,14 +470,22 @@ export class Client {
       return;
     }
     const messages: unknown[] = isArray(parsed) ? parsed : [parsed];
-    for (let i = 0; i < messages.length; i++) {
-      if (this.conn !== conn) return;
-      const checked = checkBridgeMessage(messages[i]);
-      if (!checked.ok) {
-        logDebug(`pagecall: ignoring an invalid message from the bridge: ${checked.error}`);
-        continue;
+    // Results made while the frame is read wait for the end of it: the flush is queued after the
+    // microtasks the frame's async functions queued, so their results leave in the same frame.
+    conn.reading = true;
+    try {
+      for (let i = 0; i < messages.length; i++) {
+        if (this.conn !== conn) return;
+        const checked = checkBridgeMessage(messages[i]);
+        if (!checked.ok) {
+          logDebug(`pagecall: ignoring an invalid message from the bridge: ${checked.error}`);
+          continue;
+        }
+        this.handle(conn, checked.value);
       }
-      this.handle(conn, checked.value);
+    } finally {
+      conn.reading = false;
+      if (conn.queue.length > 0 || conn.actionsDirty) this.scheduleFlush(conn);
     }
   }
 
@@ -560,20 +590,31 @@ export class Client {
       this.sendResult(conn, failure(id, { name: 'CodecError', message: `args: ${messageOf(error)}` }));
       return;
     }
-    const controller = new NativeAbortController();
-    const call: Call = { id, controller, timer: 0 };
-    const delay = timeoutMs > 0 ? min(timeoutMs, MAX_TIMER_MS) : 0;
-    call.timer = setTimer(
-      () => this.abortCall(call, namedError('TimeoutError', `pagecall: call ${id} (${action}) passed its ${timeoutMs} ms deadline`)),
-      delay,
-    );
+    const deadline = now() + (timeoutMs > 0 ? timeoutMs : 0);
+    const call: Call = { id, action, timeoutMs, deadline, controller: undefined, abortReason: undefined };
     this.calls.set(id, call);
-    const context: CallContext = { id, action, signal: controller.signal, deadline: now() + timeoutMs };
+    this.armDeadline(deadline);
+    const context: CallContext = {
+      id,
+      action,
+      deadline,
+      get signal(): AbortSignal {
+        return signalOf(call);
+      },
+    };
     let returned: unknown;
+    let then: unknown;
     try {
       returned = apply(fn, context, args as unknown[]);
+      if (returned !== null && (typeof returned === 'object' || typeof returned === 'function')) then = (returned as { then?: unknown }).then;
     } catch (error) {
       this.finish(conn, call, false, error);
+      return;
+    }
+    // A plain value is answered now (it still leaves with the rest of this task's results); only
+    // thenables wait for a microtask.
+    if (typeof then !== 'function') {
+      this.finish(conn, call, true, returned);
       return;
     }
     whenSettled(
@@ -583,18 +624,47 @@ export class Client {
     );
   }
 
+  /** Arms the shared deadline timer for `at` unless it already fires sooner. */
+  private armDeadline(at: number): void {
+    if (at >= this.deadlineAt) return;
+    if (this.deadlineTimer !== undefined) clearTimer(this.deadlineTimer);
+    this.deadlineAt = at;
+    this.deadlineTimer = setTimer(this.sweepDeadlines, min(at - now(), MAX_TIMER_MS));
+  }
+
+  private disarmDeadline(): void {
+    if (this.deadlineTimer !== undefined) clearTimer(this.deadlineTimer);
+    this.deadlineTimer = undefined;
+    this.deadlineAt = Infinity;
+  }
+
+  /** Aborts every call whose deadline passed, then re-arms for the earliest one left. */
+  private readonly sweepDeadlines = (): void => {
+    this.deadlineTimer = undefined;
+    this.deadlineAt = Infinity;
+    const t = now();
+    let next = Infinity;
+    for (const call of this.calls.values()) {
+      if (call.deadline <= t) {
+        this.abortCall(call, namedError('TimeoutError', `pagecall: call ${call.id} (${call.action}) passed its ${call.timeoutMs} ms deadline`));
+      } else if (call.deadline < next) {
+        next = call.deadline;
+      }
+    }
+    if (next !== Infinity) this.armDeadline(next);
+  };
+
   /** Ends a call without a result (deadline passed, cancelled): the bridge has already given up on it. */
   private abortCall(call: Call, reason: Error): void {
     if (this.calls.get(call.id) !== call) return;
     this.calls.delete(call.id);
-    clearTimer(call.timer);
-    call.controller.abort(reason);
+    call.abortReason = reason;
+    call.controller?.abort(reason);
   }
 
   private finish(conn: Connection, call: Call, ok: boolean, outcome: unknown): void {
     if (this.calls.get(call.id) !== call) return;
     this.calls.delete(call.id);
-    clearTimer(call.timer);
     if (this.conn !== conn) return;
     if (!ok) {
       this.sendResult(conn, failure(call.id, toErrorPayload(outcome)));

@@ -1,0 +1,610 @@
+/**
+ * `npm run bench`: the bridge against a reference forwarder, in one headless Chromium, in one run.
+ *
+ * Processes: this one (load generator: autocannon, plus the site serving the bench page), the
+ * bridge, the reference forwarder, Chromium (spawned without a debugger attached), and for the
+ * memory figures a process of Node-side pages. Rounds alternate between the bridge and the
+ * reference so drift on a noisy machine hits both alike; every figure is a median of rounds.
+ *
+ * Options: --rounds N (default 3), --seconds S per round (default 4), --only a,b (scenario names:
+ * echo, cpu, batch, tabs, attached, memory), --out FILE (default bench-results/latest.json),
+ * --profile (the bridge writes a V8 CPU profile to bench-results/profiles/).
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { Agent, request } from 'node:http';
+import { cpus, loadavg } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import autocannon from 'autocannon';
+import { chromium } from 'playwright-core';
+import { startSite, type TestSite } from '../helpers/browser.js';
+import { startBrowser, type BenchBrowser } from './chromium.js';
+import { startCpuCount } from './cpu-usage.js';
+import type { PagesReply, PagesRequest } from './idle-pages.js';
+import type { ForwarderReply } from './reference-forwarder.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..', '..');
+
+const { values: flags } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '3' },
+    seconds: { type: 'string', default: '4' },
+    only: { type: 'string' },
+    out: { type: 'string', default: join(root, 'bench-results', 'latest.json') },
+    profile: { type: 'boolean', default: false },
+  },
+});
+const ROUNDS = Number(flags.rounds);
+const SECONDS = Number(flags.seconds);
+const WARMUP_SECONDS = 2;
+const ONLY = flags.only ? new Set(flags.only.split(',')) : null;
+const wanted = (name: string): boolean => ONLY === null || ONLY.has(name);
+
+/** The CPU-bound function's target time per call. */
+const CPU_TARGET_US = 20;
+const BATCH_SIZE = 1000;
+const IDLE_PAGES = 1000;
+const IN_FLIGHT = 10_000;
+const MULTI_TABS = 4;
+
+// ---------------------------------------------------------------------------------------------
+// Child processes
+
+/** What bridge-process.mjs answers. */
+type BridgeRequest = { type: 'memory'; gc?: boolean } | { type: 'clients'; group: string };
+type BridgeReply = { type: 'ready'; port: number } | { type: 'memory'; rss: number; heapUsed: number; inFlight: number } | { type: 'clients'; count: number };
+
+interface Child<Reply> {
+  proc: ChildProcess;
+  /** Sends a request and resolves with the next reply of `type`. */
+  ask<T extends Reply & { type: string }>(message: unknown, type: T['type'], timeoutMs?: number): Promise<T>;
+  next<T extends Reply & { type: string }>(type: T['type'], timeoutMs?: number): Promise<T>;
+  close(): Promise<void>;
+}
+
+function startChild<Reply extends { type: string }>(file: string, args: string[] = [], execArgv: string[] = []): Child<Reply> {
+  const loader = file.endsWith('.ts') ? ['--import', 'tsx'] : [];
+  const proc = fork(join(here, file), args, { execArgv: [...loader, ...execArgv], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const waiters: Array<{ type: string; resolve: (m: Reply) => void }> = [];
+  proc.on('message', (m: Reply) => {
+    const i = waiters.findIndex((w) => w.type === m.type);
+    if (i >= 0) waiters.splice(i, 1)[0]!.resolve(m);
+  });
+  const next = <T extends Reply>(type: string, timeoutMs = 60_000): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${file}: no ${type} within ${timeoutMs} ms`)), timeoutMs);
+      waiters.push({
+        type,
+        resolve: (m) => {
+          clearTimeout(timer);
+          resolve(m as T);
+        },
+      });
+    });
+  return {
+    proc,
+    next,
+    ask(message, type, timeoutMs) {
+      const reply = next(type, timeoutMs);
+      proc.send(message as object);
+      return reply as never;
+    },
+    async close() {
+      if (proc.exitCode !== null || proc.signalCode !== null) return;
+      const exited = once(proc, 'exit');
+      // Disconnecting lets the child exit by itself (and write its --cpu-prof); SIGTERM if it does not.
+      proc.disconnect();
+      const killer = setTimeout(() => proc.kill('SIGTERM'), 5_000);
+      await exited;
+      clearTimeout(killer);
+    },
+  } as Child<Reply>;
+}
+
+async function startBridgeProcess(): Promise<{ child: Child<BridgeReply>; url: string }> {
+  const profile = flags.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(root, 'bench-results', 'profiles')}`] : [];
+  const child = startChild<BridgeReply>('bridge-process.mjs', [], ['--expose-gc', '--no-warnings', ...profile]);
+  const ready = await child.next<Extract<BridgeReply, { type: 'ready' }>>('ready');
+  return { child, url: `http://127.0.0.1:${ready.port}` };
+}
+
+async function bridgeMemory(child: Child<BridgeReply>, gc = false): Promise<Extract<BridgeReply, { type: 'memory' }>> {
+  return child.ask<Extract<BridgeReply, { type: 'memory' }>>({ type: 'memory', gc } satisfies BridgeRequest, 'memory');
+}
+
+async function waitForClients(child: Child<BridgeReply>, group: string, count: number, timeoutMs = 30_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const { count: now } = await child.ask<Extract<BridgeReply, { type: 'clients' }>>({ type: 'clients', group } satisfies BridgeRequest, 'clients');
+    if (now >= count) return;
+    if (Date.now() > until) throw new Error(`only ${now} of ${count} pages joined group ${group} within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Load
+
+/** One round of load against one target. */
+interface Round {
+  callsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  requests: number;
+  errors: number;
+  /** CPU µs per call in the load generator, the server under test and Chromium; cores kept busy by other processes. */
+  cpu: { loadGeneratorUs: number; serverUs: number; browserUs: number; otherCores: number };
+}
+
+/** A target: where to POST and the body for a call. */
+interface Target {
+  name: string;
+  url: string;
+  body: string;
+  /** Calls per request (1, or the batch size). */
+  callsPerRequest: number;
+  /** The server process (bridge or forwarder), for CPU accounting. */
+  pid: number;
+}
+
+/** Chromium's main process, for CPU accounting (set once it runs). */
+let browserPid: number | undefined;
+
+function percentile(sorted: Float64Array, p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** Runs autocannon; latencies come from its per-response event (its own histogram keeps whole ms only). */
+async function load(target: Target, connections: number, seconds: number): Promise<Round> {
+  let latencies = new Float64Array(1 << 16);
+  let n = 0;
+  const instance = autocannon({
+    url: target.url,
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: target.body,
+    connections,
+    pipelining: 1,
+    duration: seconds,
+    timeout: 30,
+  });
+  instance.on('response', (_client: unknown, status: number, _bytes: number, ms: number) => {
+    if (status !== 200) return;
+    if (n === latencies.length) {
+      const bigger = new Float64Array(latencies.length * 2);
+      bigger.set(latencies);
+      latencies = bigger;
+    }
+    latencies[n++] = ms;
+  });
+  const count = startCpuCount({ loadGenerator: process.pid, server: target.pid, browser: browserPid });
+  const result = await instance;
+  const cpu = count.stop();
+  const calls = result['2xx'] * target.callsPerRequest;
+  const perCall = (seconds: number): number => (calls > 0 ? Math.round((seconds * 1e6 * 10) / calls) / 10 : NaN);
+  const sorted = latencies.subarray(0, n).sort();
+  return {
+    callsPerSecond: calls / result.duration,
+    p50Ms: percentile(sorted, 0.5),
+    p99Ms: percentile(sorted, 0.99),
+    requests: result['2xx'],
+    errors: result.errors + result.timeouts + result.non2xx,
+    cpu: { loadGeneratorUs: perCall(cpu.loadGenerator), serverUs: perCall(cpu.server), browserUs: perCall(cpu.browser), otherCores: Math.round((cpu.other / cpu.wallSeconds) * 100) / 100 },
+  };
+}
+
+/** Medians over rounds, and the rounds themselves. */
+interface Measured {
+  target: string;
+  connections: number;
+  callsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  errors: number;
+  /** Medians of the rounds' CPU figures. */
+  cpu: Round['cpu'];
+  rounds: Round[];
+}
+
+function summarize(target: string, connections: number, rounds: Round[]): Measured {
+  return {
+    target,
+    connections,
+    callsPerSecond: median(rounds.map((r) => r.callsPerSecond)),
+    p50Ms: median(rounds.map((r) => r.p50Ms)),
+    p99Ms: median(rounds.map((r) => r.p99Ms)),
+    errors: rounds.reduce((sum, r) => sum + r.errors, 0),
+    cpu: {
+      loadGeneratorUs: median(rounds.map((r) => r.cpu.loadGeneratorUs)),
+      serverUs: median(rounds.map((r) => r.cpu.serverUs)),
+      browserUs: median(rounds.map((r) => r.cpu.browserUs)),
+      otherCores: median(rounds.map((r) => r.cpu.otherCores)),
+    },
+    rounds,
+  };
+}
+
+/** Warms every target up, then runs ROUNDS rounds of each, alternating which goes first. */
+async function compare(targets: Target[], connections: number): Promise<Measured[]> {
+  for (const target of targets) await load(target, connections, WARMUP_SECONDS);
+  const rounds = targets.map((): Round[] => []);
+  for (let r = 0; r < ROUNDS; r++) {
+    const order = targets.map((_, i) => i);
+    if (r % 2 === 1) order.reverse();
+    for (const i of order) rounds[i]!.push(await load(targets[i]!, connections, SECONDS));
+  }
+  return targets.map((t, i) => summarize(t.name, connections, rounds[i]!));
+}
+
+function callBody(group: string, action: string, args: unknown[]): string {
+  return JSON.stringify({ group, action, args });
+}
+
+/** One call through the bridge, for calibration and checks. */
+async function callBridge(bridgeUrl: string, group: string, action: string, args: unknown[]): Promise<unknown> {
+  const res = await fetch(`${bridgeUrl}/v1/call`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: callBody(group, action, args) });
+  const body = (await res.json()) as { ok: boolean; result?: unknown; error?: unknown };
+  if (!body.ok) throw new Error(`${action} failed: ${JSON.stringify(body.error)}`);
+  return body.result;
+}
+
+async function callReference(refUrl: string, action: string, args: unknown[]): Promise<unknown> {
+  const res = await fetch(`${refUrl}/call`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ action, args }) });
+  const body = (await res.json()) as { ok: boolean; result?: unknown };
+  if (!body.ok) throw new Error(`reference ${action} failed`);
+  return body.result;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Memory: many idle pages, then many calls in flight
+
+interface MemoryResult {
+  idlePages: number;
+  rssBeforeMb: number;
+  rssIdleMb: number;
+  heapIdleMb: number;
+  inFlight: number;
+  rssInFlightMb: number;
+  heapInFlightMb: number;
+  bridgeInFlight: number;
+  completed: number;
+  errors: number;
+  wrongResults: number;
+  rssAfterMb: number;
+  seconds: number;
+}
+
+const mb = (bytes: number): number => Math.round((bytes / (1024 * 1024)) * 10) / 10;
+
+async function memoryScenario(): Promise<MemoryResult> {
+  const started = Date.now();
+  const { child: bridge, url } = await startBridgeProcess();
+  const pages = startChild<PagesReply>('idle-pages.ts', [url, String(IDLE_PAGES)]);
+  try {
+    await new Promise((r) => setTimeout(r, 500));
+    const before = await bridgeMemory(bridge);
+    await pages.next('connected', 120_000);
+    await waitForClients(bridge, 'idle', IDLE_PAGES);
+    // Let the joins' garbage settle the way it would on a bridge that has been up a while.
+    await new Promise((r) => setTimeout(r, 1500));
+    const idle = await bridgeMemory(bridge);
+
+    const holding = pages.ask<Extract<PagesReply, { type: 'holding' }>>({ type: 'expect', calls: IN_FLIGHT } satisfies PagesRequest, 'holding', 120_000);
+    const agent = new Agent({ keepAlive: false, maxSockets: IN_FLIGHT });
+    let errors = 0;
+    let wrong = 0;
+    const calls = Array.from({ length: IN_FLIGHT }, (_, i) =>
+      new Promise<void>((resolve) => {
+        const text = callBody('idle', 'hold', [i]);
+        const req = request(
+          { host: '127.0.0.1', port: new URL(url).port, path: '/v1/call', method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) } },
+          (res) => {
+            const chunks: Buffer[] = [];
+            res.on('data', (c: Buffer) => chunks.push(c));
+            res.on('end', () => {
+              try {
+                const body = JSON.parse(Buffer.concat(chunks).toString()) as { ok: boolean; result?: unknown };
+                if (res.statusCode !== 200 || !body.ok) errors++;
+                else if (body.result !== i) wrong++;
+              } catch {
+                errors++;
+              }
+              resolve();
+            });
+          },
+        );
+        req.on('error', () => {
+          errors++;
+          resolve();
+        });
+        req.end(text);
+      }),
+    );
+    await holding;
+    const peak = await bridgeMemory(bridge);
+    pages.proc.send({ type: 'release' } satisfies PagesRequest);
+    await Promise.all(calls);
+    agent.destroy();
+    await new Promise((r) => setTimeout(r, 500));
+    const after = await bridgeMemory(bridge);
+    return {
+      idlePages: IDLE_PAGES,
+      rssBeforeMb: mb(before.rss),
+      rssIdleMb: mb(idle.rss),
+      heapIdleMb: mb(idle.heapUsed),
+      inFlight: IN_FLIGHT,
+      rssInFlightMb: mb(peak.rss),
+      heapInFlightMb: mb(peak.heapUsed),
+      bridgeInFlight: peak.inFlight,
+      completed: IN_FLIGHT - errors - wrong,
+      errors,
+      wrongResults: wrong,
+      rssAfterMb: mb(after.rss),
+      seconds: Math.round((Date.now() - started) / 100) / 10,
+    };
+  } finally {
+    await pages.close();
+    await bridge.close();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Report
+
+const fmt = (n: number, digits = 0): string => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : '—');
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
+  return rows.map((r) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ')).join('\n');
+}
+
+interface Verdict {
+  target: string;
+  goal: string;
+  measured: string;
+  met: boolean;
+  by: string;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Main
+
+async function main(): Promise<void> {
+  const startedAt = new Date();
+  const page = readFileSync(join(here, 'bench-page.html'), 'utf8');
+  const results: Record<string, unknown> = {};
+  const verdicts: Verdict[] = [];
+  const lines: string[] = [];
+  const say = (line = ''): void => {
+    lines.push(line);
+    console.log(line);
+  };
+
+  let site: TestSite | undefined;
+  let browser: BenchBrowser | undefined;
+  let bridge: { child: Child<BridgeReply>; url: string } | undefined;
+  let forwarder: Child<ForwarderReply> | undefined;
+  try {
+    const throughput = ['echo', 'cpu', 'batch', 'tabs', 'attached'].some(wanted);
+    if (throughput) {
+      site = await startSite({ '/bench': page });
+      bridge = await startBridgeProcess();
+      forwarder = startChild<ForwarderReply>('reference-forwarder.ts');
+      const refPort = (await forwarder.next<Extract<ForwarderReply, { type: 'ready' }>>('ready')).port;
+      const refUrl = `http://127.0.0.1:${refPort}`;
+      browser = await startBrowser();
+      browserPid = browser.pid;
+      const refJoined = forwarder.next('page', 30_000);
+      await browser.open(`${site.url}/bench?mode=reference&ws=${encodeURIComponent(`ws://127.0.0.1:${refPort}/`)}`);
+      await browser.open(`${site.url}/bench?mode=pagecall&group=bench&bridge=${encodeURIComponent(bridge.url)}`);
+      await refJoined;
+      await waitForClients(bridge.child, 'bench', 1);
+      if (wanted('tabs')) {
+        for (let i = 0; i < MULTI_TABS; i++) await browser.open(`${site.url}/bench?mode=pagecall&group=multi&bridge=${encodeURIComponent(bridge.url)}`);
+        await waitForClients(bridge.child, 'multi', MULTI_TABS);
+      }
+      const bridgeUrl = bridge.url;
+      const bridgePid = bridge.child.proc.pid!;
+      const forwarderPid = forwarder.proc.pid!;
+      const check = await callBridge(bridgeUrl, 'bench', 'echo', ['ping']);
+      const refCheck = await callReference(refUrl, 'echo', ['ping']);
+      if (check !== 'ping' || refCheck !== 'ping') throw new Error('echo check failed');
+      say(`pagecall bench — ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+      say(`browser ${browser.path} (spawned headless, no debugger attached); ${ROUNDS} rounds × ${SECONDS} s after ${WARMUP_SECONDS} s warm-up; medians`);
+      say();
+
+      const echoBody = ['hello, page'];
+      const pagecallTarget = (action: string, args: unknown[], group = 'bench'): Target => ({ name: group === 'bench' ? 'pagecall' : `pagecall ×${MULTI_TABS} tabs`, url: `${bridgeUrl}/v1/call`, body: callBody(group, action, args), callsPerRequest: 1, pid: bridgePid });
+      const referenceTarget = (action: string, args: unknown[]): Target => ({ name: 'reference', url: `${refUrl}/call`, body: JSON.stringify({ action, args }), callsPerRequest: 1, pid: forwarderPid });
+
+      const single: Record<string, Measured[]> = {};
+      const rows: string[][] = [['scenario', 'conns', 'reference/s', 'p50', 'p99', 'pagecall/s', 'p50', 'p99', 'ratio', 'p50 ratio']];
+      const addRow = (label: string, m: Measured[]): void => {
+        const [ref, pc] = [m.find((x) => x.target === 'reference')!, m.find((x) => x.target === 'pagecall')!];
+        rows.push([label, String(pc.connections), fmt(ref.callsPerSecond), fmt(ref.p50Ms, 2), fmt(ref.p99Ms, 2), fmt(pc.callsPerSecond), fmt(pc.p50Ms, 2), fmt(pc.p99Ms, 2), `${fmt(pc.callsPerSecond / ref.callsPerSecond, 2)}×`, `${fmt(pc.p50Ms / ref.p50Ms, 2)}×`]);
+      };
+
+      if (wanted('echo')) {
+        for (const c of [1, 16, 64]) {
+          single[`echo-${c}`] = await compare([referenceTarget('echo', echoBody), pagecallTarget('echo', echoBody)], c);
+          addRow('echo', single[`echo-${c}`]!);
+        }
+      }
+
+      let cpuN = 0;
+      let pageLimit = NaN;
+      let selfUs = NaN;
+      if (wanted('cpu') || wanted('tabs')) {
+        // Pick n for about CPU_TARGET_US a call, then measure the page's own limit in both tabs.
+        cpuN = 400;
+        for (let i = 0; i < 3; i++) {
+          const us = (await callBridge(bridgeUrl, 'bench', 'selfTime', [cpuN, 5000])) as number;
+          cpuN = Math.max(1, Math.round((cpuN * CPU_TARGET_US) / us));
+        }
+        const selfTimes: number[] = [];
+        for (let i = 0; i < 5; i++) {
+          selfTimes.push((await callBridge(bridgeUrl, 'bench', 'selfTime', [cpuN, 20_000])) as number);
+          selfTimes.push((await callReference(refUrl, 'selfTime', [cpuN, 20_000])) as number);
+        }
+        selfUs = median(selfTimes);
+        pageLimit = 1e6 / selfUs;
+        results.cpuFunction = { iterations: cpuN, microsecondsPerCall: selfUs, pageLimitCallsPerSecond: pageLimit, samples: selfTimes };
+      }
+      if (wanted('cpu')) {
+        for (const c of [1, 16, 64]) {
+          single[`cpu-${c}`] = await compare([referenceTarget('cpu', [cpuN]), pagecallTarget('cpu', [cpuN])], c);
+          addRow(`cpu ${fmt(selfUs, 1)} µs`, single[`cpu-${c}`]!);
+        }
+      }
+      if (rows.length > 1) {
+        say('Single calls over HTTP, one tab each (ratio = pagecall / reference)');
+        say(table(rows));
+        say();
+        const cpuRows = [['CPU µs per call', 'conns', 'ref: loadgen', 'server', 'chromium', 'pagecall: loadgen', 'server', 'chromium', 'other procs (cores)']];
+        for (const [key, m] of Object.entries(single)) {
+          const [ref, pc] = m;
+          cpuRows.push([key, String(pc!.connections), fmt(ref!.cpu.loadGeneratorUs, 1), fmt(ref!.cpu.serverUs, 1), fmt(ref!.cpu.browserUs, 1), fmt(pc!.cpu.loadGeneratorUs, 1), fmt(pc!.cpu.serverUs, 1), fmt(pc!.cpu.browserUs, 1), `${fmt(ref!.cpu.otherCores, 2)} / ${fmt(pc!.cpu.otherCores, 2)}`]);
+        }
+        say(table(cpuRows));
+        say();
+      }
+      results.single = single;
+
+      if (wanted('cpu')) {
+        const pc = single['cpu-64']!.find((m) => m.target === 'pagecall')!;
+        say(`cpu-bound: page limit ${fmt(pageLimit)} calls/s (1 / ${fmt(selfUs, 1)} µs, measured in the page); pagecall at 64 connections reaches ${fmt((100 * pc.callsPerSecond) / pageLimit, 1)}% of it`);
+        say();
+      }
+
+      if (wanted('batch')) {
+        const calls = Array.from({ length: BATCH_SIZE }, (_, i) => ({ action: 'echo', args: [i] }));
+        const body = JSON.stringify({ group: 'bench', calls });
+        const res = await fetch(`${bridgeUrl}/v1/batch`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+        const checked = (await res.json()) as { ok: boolean; results: Array<{ ok: boolean; result: unknown }> };
+        const good = checked.ok && checked.results.length === BATCH_SIZE && checked.results.every((r, i) => r.ok && r.result === i);
+        if (!good) throw new Error('batch check failed');
+        const target: Target = { name: 'pagecall', url: `${bridgeUrl}/v1/batch`, body, callsPerRequest: BATCH_SIZE, pid: bridgePid };
+        const batch: Record<string, Measured> = {};
+        const batchRows = [['POST /v1/batch, 1,000 echo calls a request', 'conns', 'calls/s', 'p50 ms/request', 'p99']];
+        for (const c of [1, 4]) {
+          const [m] = await compare([target], c);
+          batch[`batch-${c}`] = m!;
+          batchRows.push(['', String(c), fmt(m!.callsPerSecond), fmt(m!.p50Ms, 1), fmt(m!.p99Ms, 1)]);
+        }
+        results.batch = batch;
+        say(table(batchRows));
+        say();
+      }
+
+      if (wanted('tabs')) {
+        const tabRows = [['one tab vs. several (pagecall)', 'conns', '1 tab/s', 'p50', `${MULTI_TABS} tabs/s`, 'p50', 'ratio']];
+        const tabs: Record<string, Measured[]> = {};
+        for (const [action, args, label] of [['echo', echoBody, 'echo'], ['cpu', [cpuN], `cpu ${fmt(selfUs, 1)} µs`]] as const) {
+          const m = await compare([pagecallTarget(action, [...args]), pagecallTarget(action, [...args], 'multi')], 64);
+          tabs[action] = m;
+          tabRows.push([label, '64', fmt(m[0]!.callsPerSecond), fmt(m[0]!.p50Ms, 2), fmt(m[1]!.callsPerSecond), fmt(m[1]!.p50Ms, 2), `${fmt(m[1]!.callsPerSecond / m[0]!.callsPerSecond, 2)}×`]);
+        }
+        results.tabs = tabs;
+        say(table(tabRows));
+        say();
+      }
+
+      if (wanted('attached')) {
+        // The same tabs with a Playwright session attached to the browser (as a launcher that stays
+        // connected would be), then detached again.
+        const targets = [referenceTarget('echo', echoBody), pagecallTarget('echo', echoBody)];
+        const attachedRounds: Round[][] = [[], []];
+        const detachedRounds: Round[][] = [[], []];
+        const rounds = Math.max(1, Math.min(ROUNDS, 2));
+        for (let r = 0; r < rounds; r++) {
+          const pw = await chromium.connectOverCDP(browser.endpoint);
+          for (let i = 0; i < targets.length; i++) attachedRounds[i]!.push(await load(targets[i]!, 64, SECONDS));
+          await pw.close();
+          for (let i = 0; i < targets.length; i++) detachedRounds[i]!.push(await load(targets[i]!, 64, SECONDS));
+        }
+        const attached = targets.map((t, i) => ({ detached: summarize(t.name, 64, detachedRounds[i]!), attached: summarize(t.name, 64, attachedRounds[i]!) }));
+        results.playwrightAttached = attached;
+        const attachedRows = [['echo, 64 conns', 'no debugger/s', 'Playwright attached/s', 'attached / not']];
+        for (const a of attached) attachedRows.push([a.detached.target, fmt(a.detached.callsPerSecond), fmt(a.attached.callsPerSecond), `${fmt(a.attached.callsPerSecond / a.detached.callsPerSecond, 2)}×`]);
+        say(table(attachedRows));
+        say();
+      }
+
+      // Verdicts for the issue's targets.
+      if (single['echo-64']) {
+        const [ref, pc] = single['echo-64'];
+        const ratio = pc!.callsPerSecond / ref!.callsPerSecond;
+        verdicts.push({ target: 'echo, 64 conns, one tab', goal: '≥ 1.5× reference calls/s', measured: `${fmt(ratio, 2)}× (${fmt(pc!.callsPerSecond)} vs ${fmt(ref!.callsPerSecond)})`, met: ratio >= 1.5, by: `${fmt((ratio / 1.5 - 1) * 100, 0)}%` });
+      }
+      if (single['echo-1']) {
+        const [ref, pc] = single['echo-1'];
+        const ratio = pc!.p50Ms / ref!.p50Ms;
+        verdicts.push({ target: 'one call at a time, p50', goal: '≤ 1.10× reference p50', measured: `${fmt(ratio, 2)}× (${fmt(pc!.p50Ms, 3)} vs ${fmt(ref!.p50Ms, 3)} ms)`, met: ratio <= 1.1, by: `${fmt((1.1 / ratio - 1) * 100, 0)}%` });
+      }
+      if (single['cpu-64']) {
+        const pc = single['cpu-64'][1]!;
+        const share = pc.callsPerSecond / pageLimit;
+        verdicts.push({ target: 'cpu-bound, 64 conns, one tab', goal: '≥ 90% of the page limit', measured: `${fmt(share * 100, 1)}% (${fmt(pc.callsPerSecond)} of ${fmt(pageLimit)})`, met: share >= 0.9, by: `${fmt((share / 0.9 - 1) * 100, 0)}%` });
+      }
+      const batch = results.batch as Record<string, Measured> | undefined;
+      if (batch) {
+        const best = Math.max(...Object.values(batch).map((m) => m.callsPerSecond));
+        verdicts.push({ target: 'batch, 1,000 calls a request, one tab', goal: '≥ 150,000 calls/s', measured: fmt(best), met: best >= 150_000, by: `${fmt((best / 150_000 - 1) * 100, 0)}%` });
+      }
+    }
+
+    if (wanted('memory')) {
+      // The browser is not needed any more; it would only compete with the fake pages.
+      await browser?.close();
+      browser = undefined;
+      const memory = await memoryScenario();
+      results.memory = memory;
+      say(table([
+        ['bridge memory (Node-side fake pages, own process)', 'RSS MB', 'heap MB'],
+        ['no pages', fmt(memory.rssBeforeMb, 1), ''],
+        [`${fmt(memory.idlePages)} idle pages`, fmt(memory.rssIdleMb, 1), fmt(memory.heapIdleMb, 1)],
+        [`+ ${fmt(memory.inFlight)} calls in flight (${fmt(memory.bridgeInFlight)} seen running)`, fmt(memory.rssInFlightMb, 1), fmt(memory.heapInFlightMb, 1)],
+        ['after they completed', fmt(memory.rssAfterMb, 1), ''],
+      ]));
+      say(`${fmt(memory.completed)} of ${fmt(memory.inFlight)} calls completed with the right result; ${memory.errors} errors, ${memory.wrongResults} wrong results`);
+      say();
+      verdicts.push({ target: `${fmt(IDLE_PAGES)} idle pages, bridge RSS`, goal: '≤ 150 MB', measured: `${fmt(memory.rssIdleMb, 1)} MB`, met: memory.rssIdleMb <= 150, by: `${fmt((150 / memory.rssIdleMb - 1) * 100, 0)}%` });
+      verdicts.push({ target: `${fmt(IN_FLIGHT)} calls in flight`, goal: 'all complete, no errors', measured: `${fmt(memory.completed)} ok, ${memory.errors + memory.wrongResults} failed`, met: memory.completed === IN_FLIGHT, by: '' });
+    }
+
+    if (verdicts.length > 0) {
+      say('Targets');
+      say(table([['target', 'goal', 'measured', 'met', 'margin'], ...verdicts.map((v) => [v.target, v.goal, v.measured, v.met ? 'yes' : 'NO', v.by])]));
+    }
+    results.targets = verdicts;
+    mkdirSync(dirname(flags.out), { recursive: true });
+    const record = {
+      startedAt: startedAt.toISOString(),
+      seconds: Math.round((Date.now() - startedAt.getTime()) / 1000),
+      machine: { cores: cpus().length, cpu: cpus()[0]?.model ?? null, node: process.version, loadAverageAtEnd: loadavg() },
+      settings: { rounds: ROUNDS, secondsPerRound: SECONDS, warmupSeconds: WARMUP_SECONDS, loadGenerator: 'autocannon (in the bench process)', browser: 'headless Chromium spawned with --remote-debugging-port, tabs opened via /json/new, no debugger attached' },
+      ...results,
+      report: lines.join('\n'),
+    };
+    writeFileSync(flags.out, JSON.stringify(record, null, 2) + '\n');
+    console.log(`\nwrote ${flags.out} (${record.seconds} s)`);
+  } finally {
+    await browser?.close();
+    await bridge?.child.close();
+    await forwarder?.close();
+    await site?.close();
+  }
+}
+
+await main();

@@ -1,0 +1,35 @@
+// The bridge under benchmark, in its own process so that the load generator does not share its
+// event loop and its memory is its own. Plain JavaScript on the built dist/ (what `pagecall serve`
+// runs): a TypeScript loader would add about 30 MB to the RSS being measured.
+//
+// IPC from the bench: {type: 'memory', gc?} -> {type: 'memory', rss, heapUsed, inFlight}
+//                     {type: 'clients', group} -> {type: 'clients', count}
+// and {type: 'ready', port} once listening.
+import { pino } from 'pino';
+import { startBridge } from '../../dist/bridge/index.js';
+
+const reply = (message) => process.send?.(message);
+
+// Each distinct warning once (the bench runs with --no-warnings): a warning per call would flood the table.
+const warned = new Set();
+process.on('warning', (warning) => {
+  if (warned.has(warning.message)) return;
+  warned.add(warning.message);
+  process.stderr.write(`bench bridge: ${warning.name}: ${warning.message}\n`);
+});
+
+// Errors only: logging per call would be measured too.
+const logger = pino({ level: 'error' }, { write: (line) => process.stderr.write(`bench bridge: ${line}`) });
+const bridge = await startBridge({ port: 0, logger, shutdownGraceMs: 0 });
+
+process.on('message', (message) => {
+  if (message.type === 'memory') {
+    if (message.gc) globalThis.gc?.();
+    const { rss, heapUsed } = process.memoryUsage();
+    reply({ type: 'memory', rss, heapUsed, inFlight: bridge.pending.inFlight });
+  } else if (message.type === 'clients') {
+    reply({ type: 'clients', count: bridge.clients(message.group).length });
+  }
+});
+process.on('disconnect', () => process.exit(0));
+reply({ type: 'ready', port: bridge.port });
