@@ -169,6 +169,7 @@ describe('injector in real Chromium', () => {
     try {
       await page.evaluate(() => (globalThis as any).sessionStorage.setItem('marker', 'kept across reload'));
       const [before] = bridge.clients('e2e');
+      await page.waitForFunction((id) => (globalThis as any).pagecall.status().clientId === id, before!.id);
       await page.reload();
       await until(() => {
         const list = bridge.clients('e2e');

@@ -65,6 +65,8 @@ describe('launcher', () => {
     try {
       const first = await until(() => bridge.clients('reload')[0], 'tab joins');
       const page = launched.pages()[0]!;
+      // The page keeps its id once the welcome has arrived there, not when the bridge sent it.
+      await page.waitForFunction((id) => (globalThis as any).pagecall.status().clientId === id, first.id);
       await page.reload();
       await until(() => bridge.clients('reload')[0]?.connectedAt !== first.connectedAt && bridge.clients('reload').length === 1, 'rejoin after reload');
       assert.equal(bridge.clients('reload')[0]!.id, first.id);
