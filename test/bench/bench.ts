@@ -8,7 +8,8 @@
  *
  * Options: --rounds N (default 3), --seconds S per round (default 4), --only a,b (scenario names:
  * echo, cpu, batch, tabs, attached, memory), --out FILE (default bench-results/latest.json),
- * --profile (the bridge writes a V8 CPU profile to bench-results/profiles/).
+ * --conns 1,16,64 (single-call connection counts), --profile (the bridge writes a V8 CPU profile
+ * to bench-results/profiles/; summarize it with profile-summary.ts).
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -36,6 +37,7 @@ const { values: flags } = parseArgs({
     only: { type: 'string' },
     out: { type: 'string', default: join(root, 'bench-results', 'latest.json') },
     profile: { type: 'boolean', default: false },
+    conns: { type: 'string', default: '1,16,64' },
   },
 });
 const ROUNDS = Number(flags.rounds);
@@ -43,6 +45,7 @@ const SECONDS = Number(flags.seconds);
 const WARMUP_SECONDS = 2;
 const ONLY = flags.only ? new Set(flags.only.split(',')) : null;
 const wanted = (name: string): boolean => ONLY === null || ONLY.has(name);
+const CONNECTIONS = flags.conns.split(',').map(Number);
 
 /** The CPU-bound function's target time per call. */
 const CPU_TARGET_US = 20;
@@ -137,7 +140,7 @@ interface Round {
   requests: number;
   errors: number;
   /** CPU µs per call in the load generator, the server under test and Chromium; cores kept busy by other processes. */
-  cpu: { loadGeneratorUs: number; serverUs: number; browserUs: number; otherCores: number };
+  cpu: { loadGeneratorUs: number; serverUs: number; browserUs: number; otherCores: number; serverSyscalls: number };
 }
 
 /** A target: where to POST and the body for a call. */
@@ -200,7 +203,7 @@ async function load(target: Target, connections: number, seconds: number): Promi
     p99Ms: percentile(sorted, 0.99),
     requests: result['2xx'],
     errors: result.errors + result.timeouts + result.non2xx,
-    cpu: { loadGeneratorUs: perCall(cpu.loadGenerator), serverUs: perCall(cpu.server), browserUs: perCall(cpu.browser), otherCores: Math.round((cpu.other / cpu.wallSeconds) * 100) / 100 },
+    cpu: { loadGeneratorUs: perCall(cpu.loadGenerator), serverUs: perCall(cpu.server), browserUs: perCall(cpu.browser), otherCores: Math.round((cpu.other / cpu.wallSeconds) * 100) / 100, serverSyscalls: calls > 0 ? Math.round((cpu.serverSyscalls / calls) * 100) / 100 : NaN },
   };
 }
 
@@ -230,6 +233,7 @@ function summarize(target: string, connections: number, rounds: Round[]): Measur
       serverUs: median(rounds.map((r) => r.cpu.serverUs)),
       browserUs: median(rounds.map((r) => r.cpu.browserUs)),
       otherCores: median(rounds.map((r) => r.cpu.otherCores)),
+      serverSyscalls: median(rounds.map((r) => r.cpu.serverSyscalls)),
     },
     rounds,
   };
@@ -436,7 +440,7 @@ async function main(): Promise<void> {
       };
 
       if (wanted('echo')) {
-        for (const c of [1, 16, 64]) {
+        for (const c of CONNECTIONS) {
           single[`echo-${c}`] = await compare([referenceTarget('echo', echoBody), pagecallTarget('echo', echoBody)], c);
           addRow('echo', single[`echo-${c}`]!);
         }
@@ -462,7 +466,7 @@ async function main(): Promise<void> {
         results.cpuFunction = { iterations: cpuN, microsecondsPerCall: selfUs, pageLimitCallsPerSecond: pageLimit, samples: selfTimes };
       }
       if (wanted('cpu')) {
-        for (const c of [1, 16, 64]) {
+        for (const c of CONNECTIONS) {
           single[`cpu-${c}`] = await compare([referenceTarget('cpu', [cpuN]), pagecallTarget('cpu', [cpuN])], c);
           addRow(`cpu ${fmt(selfUs, 1)} µs`, single[`cpu-${c}`]!);
         }
@@ -471,18 +475,18 @@ async function main(): Promise<void> {
         say('Single calls over HTTP, one tab each (ratio = pagecall / reference)');
         say(table(rows));
         say();
-        const cpuRows = [['CPU µs per call', 'conns', 'ref: loadgen', 'server', 'chromium', 'pagecall: loadgen', 'server', 'chromium', 'other procs (cores)']];
+        const cpuRows = [['CPU µs per call', 'conns', 'ref: loadgen', 'server', 'chromium', 'syscalls', 'pagecall: loadgen', 'server', 'chromium', 'syscalls', 'other procs (cores)']];
         for (const [key, m] of Object.entries(single)) {
           const [ref, pc] = m;
-          cpuRows.push([key, String(pc!.connections), fmt(ref!.cpu.loadGeneratorUs, 1), fmt(ref!.cpu.serverUs, 1), fmt(ref!.cpu.browserUs, 1), fmt(pc!.cpu.loadGeneratorUs, 1), fmt(pc!.cpu.serverUs, 1), fmt(pc!.cpu.browserUs, 1), `${fmt(ref!.cpu.otherCores, 2)} / ${fmt(pc!.cpu.otherCores, 2)}`]);
+          cpuRows.push([key, String(pc!.connections), fmt(ref!.cpu.loadGeneratorUs, 1), fmt(ref!.cpu.serverUs, 1), fmt(ref!.cpu.browserUs, 1), fmt(ref!.cpu.serverSyscalls, 2), fmt(pc!.cpu.loadGeneratorUs, 1), fmt(pc!.cpu.serverUs, 1), fmt(pc!.cpu.browserUs, 1), fmt(pc!.cpu.serverSyscalls, 2), `${fmt(ref!.cpu.otherCores, 2)} / ${fmt(pc!.cpu.otherCores, 2)}`]);
         }
         say(table(cpuRows));
         say();
       }
       results.single = single;
 
-      if (wanted('cpu')) {
-        const pc = single['cpu-64']!.find((m) => m.target === 'pagecall')!;
+      if (single['cpu-64']) {
+        const pc = single['cpu-64'].find((m) => m.target === 'pagecall')!;
         say(`cpu-bound: page limit ${fmt(pageLimit)} calls/s (1 / ${fmt(selfUs, 1)} µs, measured in the page); pagecall at 64 connections reaches ${fmt((100 * pc.callsPerSecond) / pageLimit, 1)}% of it`);
         say();
       }
@@ -496,11 +500,11 @@ async function main(): Promise<void> {
         if (!good) throw new Error('batch check failed');
         const target: Target = { name: 'pagecall', url: `${bridgeUrl}/v1/batch`, body, callsPerRequest: BATCH_SIZE, pid: bridgePid };
         const batch: Record<string, Measured> = {};
-        const batchRows = [['POST /v1/batch, 1,000 echo calls a request', 'conns', 'calls/s', 'p50 ms/request', 'p99']];
+        const batchRows = [['POST /v1/batch, 1,000 echo calls a request', 'conns', 'calls/s', 'p50 ms/request', 'p99', 'CPU µs/call: loadgen', 'bridge', 'chromium']];
         for (const c of [1, 4]) {
           const [m] = await compare([target], c);
           batch[`batch-${c}`] = m!;
-          batchRows.push(['', String(c), fmt(m!.callsPerSecond), fmt(m!.p50Ms, 1), fmt(m!.p99Ms, 1)]);
+          batchRows.push(['', String(c), fmt(m!.callsPerSecond), fmt(m!.p50Ms, 1), fmt(m!.p99Ms, 1), fmt(m!.cpu.loadGeneratorUs, 2), fmt(m!.cpu.serverUs, 2), fmt(m!.cpu.browserUs, 2)]);
         }
         results.batch = batch;
         say(table(batchRows));

@@ -17,6 +17,17 @@ function processSeconds(pid: number): number {
   }
 }
 
+/** Read and write system calls made so far by one process (all its threads), or 0. */
+function processSyscalls(pid: number): number {
+  try {
+    const io = readFileSync(`/proc/${pid}/io`, 'utf8');
+    const count = (key: string): number => Number(new RegExp(`^${key}: (\\d+)`, 'm').exec(io)?.[1] ?? 0);
+    return count('syscr') + count('syscw');
+  } catch {
+    return 0;
+  }
+}
+
 /** The process and all its descendants. */
 function tree(root: number): number[] {
   const children = new Map<number, number[]>();
@@ -66,20 +77,23 @@ export interface CpuSplit {
   browser: number;
   other: number;
   wallSeconds: number;
+  /** Read and write system calls the server made. */
+  serverSyscalls: number;
 }
 
 /** Starts counting; `stop()` returns what each role used since. `browserPid` counts its whole process tree. */
 export function startCpuCount(roles: { loadGenerator: number; server: number; browser: number | undefined }): { stop(): CpuSplit } {
   const browserPids = roles.browser !== undefined ? tree(roles.browser) : [];
   const sum = (pids: number[]): number => pids.reduce((s, pid) => s + processSeconds(pid), 0);
-  const start = { gen: processSeconds(roles.loadGenerator), server: processSeconds(roles.server), browser: sum(browserPids), machine: machineSeconds(), at: performance.now() };
+  const start = { syscalls: processSyscalls(roles.server), gen: processSeconds(roles.loadGenerator), server: processSeconds(roles.server), browser: sum(browserPids), machine: machineSeconds(), at: performance.now() };
   return {
     stop() {
       const gen = processSeconds(roles.loadGenerator) - start.gen;
       const server = processSeconds(roles.server) - start.server;
       const browser = sum(browserPids) - start.browser;
       const machine = machineSeconds() - start.machine;
-      return { loadGenerator: gen, server, browser, other: Math.max(0, machine - gen - server - browser), wallSeconds: (performance.now() - start.at) / 1000 };
+      const serverSyscalls = processSyscalls(roles.server) - start.syscalls;
+      return { loadGenerator: gen, server, browser, other: Math.max(0, machine - gen - server - browser), wallSeconds: (performance.now() - start.at) / 1000, serverSyscalls };
     },
   };
 }

@@ -43,7 +43,8 @@ const signalState = (page: Page, key: string): Promise<{ aborted: boolean; reaso
     return { aborted: ctx.signal.aborted, reason: ctx.signal.aborted ? (ctx.signal.reason as Error).name : null, heard: typeof heard === 'string' ? heard : null };
   }, key);
 
-describe('packing in a real page', () => {
+// A frame that never comes fails the test instead of hanging the run.
+describe('packing in a real page', { timeout: 120_000 }, () => {
   let browser: Browser;
   let context: BrowserContext;
   let site: TestSite;
@@ -79,18 +80,24 @@ describe('packing in a real page', () => {
     before(async () => {
       wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
       await once(wss, 'listening');
-      const connected = once(wss, 'connection');
+      // The listener goes on in the connection event itself: the hello can arrive in the same turn.
+      const connected = new Promise<void>((resolve) => {
+        wss.once('connection', (ws) => {
+          socket = ws;
+          ws.on('message', (data) => {
+            frames.push(JSON.parse(data.toString()));
+            const waiters = frameWaiters;
+            frameWaiters = [];
+            for (const w of waiters) w();
+          });
+          resolve();
+        });
+      });
       page = await context.newPage();
       await page.goto(`${site.url}/page`);
       const url = `ws://127.0.0.1:${(wss.address() as AddressInfo).port}/v1/ws`;
       await page.evaluate((u) => (globalThis as unknown as { pagecall: { connect(o: unknown): void } }).pagecall.connect({ url: u, group: 'packing' }), url);
-      [socket] = (await connected) as [WebSocket];
-      socket.on('message', (data) => {
-        frames.push(JSON.parse(data.toString()));
-        const waiters = frameWaiters;
-        frameWaiters = [];
-        for (const w of waiters) w();
-      });
+      await connected;
       const [hello] = (await framesSoFar(1)) as Array<{ type: string }>;
       assert.equal(hello!.type, 'hello');
       // heartbeatMs 0: no pings, no watchdog; this bridge never sends a cancel either.

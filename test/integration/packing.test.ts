@@ -60,7 +60,8 @@ async function connectRawPage(bridgeUrl: string, group: string, actions: string[
 type Invoke = { type: 'invoke'; id: string; action: string; args: Json[]; timeoutMs: number };
 type Cancel = { type: 'cancel'; id: string; reason: string };
 
-describe('packing calls for one page', () => {
+// A frame that never comes fails the test instead of hanging the run.
+describe('packing calls for one page', { timeout: 60_000 }, () => {
   let bridge: Bridge;
   before(async () => {
     bridge = await startTestBridge({ heartbeatMs: 60_000 });
