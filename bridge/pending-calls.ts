@@ -70,7 +70,6 @@ interface Call {
   attempts: number;
   timer: NodeJS.Timeout | undefined;
   queueTimer: NodeJS.Timeout | undefined;
-  onAbort: (() => void) | undefined;
   resolve: (value: CallSuccess) => void;
   reject: (error: PagecallError) => void;
 }
@@ -81,6 +80,10 @@ const round2 = (n: number): number => Math.round(n * 100) / 100;
 export class PendingCalls {
   private readonly running = new Map<string, Call>();
   private readonly queues = new Map<string, Call[]>();
+  private readonly bySignal = new WeakMap<AbortSignal, Set<Call>>();
+  /** Call ids: unique per bridge, short on the wire; the page a result comes from is checked, so they need not be secret. */
+  private readonly idPrefix = `${nanoid(8)}.`;
+  private lastId = 0;
   private queued = 0;
   private accepting = true;
   private idleWaiters: Array<() => void> = [];
@@ -109,7 +112,7 @@ export class PendingCalls {
     return new Promise<CallSuccess>((resolve, reject) => {
       const now = performance.now();
       const call: Call = {
-        id: nanoid(),
+        id: this.idPrefix + (++this.lastId).toString(36),
         request,
         startedAt: now,
         deadline: now + timeoutMs,
@@ -121,7 +124,6 @@ export class PendingCalls {
         attempts: 0,
         timer: undefined,
         queueTimer: undefined,
-        onAbort: undefined,
         resolve,
         reject,
       };
@@ -134,10 +136,7 @@ export class PendingCalls {
       if (call.state === 'done') return;
       call.timer = setTimeout(() => this.expire(call), timeoutMs);
       call.timer.unref();
-      if (request.signal) {
-        call.onAbort = () => this.cancel(call, new PagecallError('CANCELLED', 'the caller cancelled the call'));
-        request.signal.addEventListener('abort', call.onAbort, { once: true });
-      }
+      if (request.signal) this.watch(request.signal, call);
     });
   }
 
@@ -210,6 +209,28 @@ export class PendingCalls {
     const error = new PagecallError('SHUTTING_DOWN', 'the bridge shut down before the call finished');
     for (const call of [...this.running.values()]) this.cancel(call, error);
     for (const queue of [...this.queues.values()]) for (const call of [...queue]) this.finish(call, error);
+  }
+
+  /**
+   * One abort listener per caller signal, however many calls share it: the calls of a batch all
+   * use their request's signal, and an EventTarget checks each new listener against every other.
+   */
+  private watch(signal: AbortSignal, call: Call): void {
+    let calls = this.bySignal.get(signal);
+    if (!calls) {
+      const watched = new Set<Call>();
+      calls = watched;
+      this.bySignal.set(signal, watched);
+      signal.addEventListener(
+        'abort',
+        () => {
+          this.bySignal.delete(signal);
+          for (const c of [...watched]) this.cancel(c, new PagecallError('CANCELLED', 'the caller cancelled the call'));
+        },
+        { once: true },
+      );
+    }
+    calls.add(call);
   }
 
   private dispatch(call: Call): void {
@@ -328,7 +349,7 @@ export class PendingCalls {
     const client = call.client;
     if (client) this.release(call);
     call.state = 'done';
-    if (call.onAbort) call.request.signal?.removeEventListener('abort', call.onAbort);
+    if (call.request.signal) this.bySignal.get(call.request.signal)?.delete(call);
     const durationMs = round2(performance.now() - call.startedAt);
     this.onSettled({
       id: call.id,

@@ -33,6 +33,33 @@ const batchSchema = z.strictObject({
 
 type CallFields = z.infer<typeof callSchema>;
 
+const CALL_KEYS: ReadonlySet<string> = new Set(Object.keys(callFields));
+const own = Object.prototype.hasOwnProperty;
+
+/**
+ * The common case without zod: every field valid or absent (`defaults` fill in for a batch item
+ * what it leaves out). Anything else returns undefined and goes through the schema, which says
+ * exactly what is wrong — so both paths accept the same bodies and the errors are the schema's.
+ */
+function quickFields(input: Record<string, unknown>, defaults: Partial<CallFields> | undefined): CallFields | undefined {
+  for (const key in input) if (!CALL_KEYS.has(key)) return undefined;
+  const pick = <K extends keyof CallFields>(key: K): unknown => (own.call(input, key) ? input[key] : defaults?.[key]);
+  const group = pick('group');
+  const action = input.action;
+  const args = input.args;
+  const clientId = input.clientId;
+  const timeoutMs = pick('timeoutMs');
+  const retry = pick('retry');
+  const balance = pick('balance');
+  if (checkGroup(group) !== undefined || checkAction(action) !== undefined) return undefined;
+  if (args !== undefined && !Array.isArray(args)) return undefined;
+  if (clientId !== undefined && checkClientId(clientId) !== undefined) return undefined;
+  if (timeoutMs !== undefined && !(Number.isSafeInteger(timeoutMs) && (timeoutMs as number) > 0)) return undefined;
+  if (retry !== undefined && typeof retry !== 'boolean') return undefined;
+  if (balance !== undefined && balance !== 'least-in-flight' && balance !== 'round-robin') return undefined;
+  return { group, action, args, clientId, timeoutMs, retry, balance } as CallFields;
+}
+
 function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
   let value = input;
   for (const key of path) value = value !== null && typeof value === 'object' ? (value as Record<PropertyKey, unknown>)[key] : undefined;
@@ -58,13 +85,14 @@ function badRequest(error: z.ZodError, input: unknown, prefix = ''): PagecallErr
 }
 
 /** Checks what the schema cannot and builds the request; `at` prefixes field names (`calls[3].`). */
-function toRequest(fields: CallFields, config: BridgeConfig, at = ''): CallRequest {
+function toRequest(fields: CallFields, config: BridgeConfig, item?: number): CallRequest {
+  const at = (): string => (item === undefined ? '' : `calls[${item}].`);
   if (fields.timeoutMs !== undefined && fields.timeoutMs > config.maxTimeoutMs) {
-    throw new PagecallError('BAD_REQUEST', `${at}timeoutMs: at most ${config.maxTimeoutMs}, got ${fields.timeoutMs}`);
+    throw new PagecallError('BAD_REQUEST', `${at()}timeoutMs: at most ${config.maxTimeoutMs}, got ${fields.timeoutMs}`);
   }
   const args = fields.args ?? [];
   const deep = args.findIndex((arg) => nestedDeeperThan(arg));
-  if (deep >= 0) throw new PagecallError('BAD_REQUEST', `${at}args[${deep}]: nested deeper than ${MAX_WIRE_DEPTH} levels`, { limit: MAX_WIRE_DEPTH });
+  if (deep >= 0) throw new PagecallError('BAD_REQUEST', `${at()}args[${deep}]: nested deeper than ${MAX_WIRE_DEPTH} levels`, { limit: MAX_WIRE_DEPTH });
   const request: CallRequest = { group: fields.group, action: fields.action, args: args as Json[] };
   if (fields.clientId !== undefined) request.clientId = fields.clientId;
   if (fields.timeoutMs !== undefined) request.timeoutMs = fields.timeoutMs;
@@ -82,6 +110,8 @@ function ensureObject(body: unknown, what: string): void {
 /** Validates a POST /v1/call body. */
 export function parseCallBody(body: unknown, config: BridgeConfig): CallRequest {
   ensureObject(body, 'body');
+  const quick = quickFields(body as Record<string, unknown>, undefined);
+  if (quick) return toRequest(quick, config);
   const parsed = callSchema.safeParse(body);
   if (!parsed.success) throw badRequest(parsed.error, body);
   return toRequest(parsed.data, config);
@@ -102,11 +132,13 @@ export function parseBatchBody(body: unknown, config: BridgeConfig): BatchItem[]
   return calls.map((item, i): BatchItem => {
     try {
       ensureObject(item, `calls[${i}]`);
+      const quick = quickFields(item as Record<string, unknown>, defaults);
+      if (quick) return { ok: true, request: toRequest(quick, config, i) };
       const merged = { ...defaults, ...(item as object) };
       const checked = batchItemSchema.safeParse(merged);
       if (!checked.success) throw badRequest(checked.error, merged, `calls[${i}]`);
       if (checked.data.group === undefined) throw new PagecallError('BAD_REQUEST', `calls[${i}].group: required (or set "group" on the batch)`);
-      return { ok: true, request: toRequest(checked.data as CallFields, config, `calls[${i}].`) };
+      return { ok: true, request: toRequest(checked.data as CallFields, config, i) };
     } catch (error) {
       return { ok: false, error: error as PagecallError };
     }

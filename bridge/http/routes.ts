@@ -93,18 +93,32 @@ export async function handleBatchPost(ctx: RouteContext, req: IncomingMessage, r
     return;
   }
   const gone = callerGone(res);
-  const results = await Promise.all(
-    items.map(async (item) => {
-      if (!item.ok) return { ok: false, error: item.error.toWire() };
-      try {
-        const r = await ctx.pending.call({ ...item.request, signal: gone.signal, requestId });
-        return { ok: true, result: r.value, clientId: r.clientId, durationMs: r.durationMs };
-      } catch (error) {
-        const e = error instanceof PagecallError ? error : new PagecallError('INTERNAL', String(error));
-        return { ok: false, error: e.toWire() };
-      }
-    }),
-  );
+  // Plain callbacks into a preallocated array: an async closure and a copied request per item
+  // were a tenth of a large batch's cost.
+  const results: unknown[] = new Array(items.length);
+  const running: Array<Promise<void>> = [];
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i]!;
+    if (!item.ok) {
+      results[i] = { ok: false, error: item.error.toWire() };
+      continue;
+    }
+    const request = item.request;
+    request.signal = gone.signal;
+    request.requestId = requestId;
+    running.push(
+      ctx.pending.call(request).then(
+        (r) => {
+          results[i] = { ok: true, result: r.value, clientId: r.clientId, durationMs: r.durationMs };
+        },
+        (error: unknown) => {
+          const e = error instanceof PagecallError ? error : new PagecallError('INTERNAL', String(error));
+          results[i] = { ok: false, error: e.toWire() };
+        },
+      ),
+    );
+  }
+  await Promise.all(running);
   gone.release();
   if (!gone.signal.aborted) sendJson(res, 200, { ok: true, results });
 }
