@@ -1,4 +1,5 @@
 /** Test fixture: a real bridge on port 0 with logs kept quiet. */
+import { request } from 'node:http';
 import { pino } from 'pino';
 import { startBridge, type Bridge, type StartOptions } from '../../bridge/index.js';
 
@@ -34,6 +35,18 @@ export async function postJson(url: string, body: unknown, headers: Record<strin
 /** GETs (or any method via `init`) and returns status, headers and parsed body. */
 export async function getJson(url: string, init: RequestInit = {}): Promise<JsonResponse> {
   return parsed(await fetch(url, init));
+}
+
+/** The status of a GET sent with exactly these headers (fetch would not let a test set Host). */
+export function statusOf(url: string, headers: Record<string, string>): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { headers }, (res) => {
+      resolve(res.statusCode ?? 0);
+      res.resume();
+    });
+    req.on('error', reject);
+    req.end();
+  });
 }
 
 /** Polls `check` until it returns truthy (event-driven waits are preferred; this is for state that has no event). */

@@ -8,10 +8,12 @@ export interface RunResult {
   stderr: string;
 }
 
-/** Runs `command args…` with extra environment variables and resolves when it exits. */
-export function run(command: string, args: string[], env: Record<string, string> = {}): Promise<RunResult> {
+/** Runs `command args…` with extra environment variables (and without `unset` ones) and resolves when it exits. */
+export function run(command: string, args: string[], env: Record<string, string> = {}, unset: string[] = []): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const base: NodeJS.ProcessEnv = { ...process.env };
+    for (const name of unset) delete base[name];
+    const child = spawn(command, args, { env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));

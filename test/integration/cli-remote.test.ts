@@ -1,30 +1,18 @@
 /** `pagecall clients` and `pagecall call` against a running bridge, as users run them (dist/bridge/cli.js). */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Bridge } from '../../bridge/index.js';
 import { startTestBridge } from '../helpers/bridge.js';
 import { connectFakePage, type FakePage } from '../helpers/fake-page.js';
+import { run as runProcess } from '../helpers/process.js';
 
 const CLI = fileURLToPath(new URL('../../dist/bridge/cli.js', import.meta.url));
 const TOKEN = 'cli-remote-token-0123456789';
 
-function run(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const clean = { ...process.env };
-    delete clean.PAGECALL_TOKEN;
-    delete clean.PAGECALL_URL;
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...clean, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('exit', (code) => resolve({ code: code ?? 1, stdout, stderr }));
-  });
-}
+/** The CLI, without the caller's PAGECALL_TOKEN / PAGECALL_URL leaking in. */
+const run = (args: string[], env: Record<string, string> = {}) => runProcess(process.execPath, [CLI, ...args], env, ['PAGECALL_TOKEN', 'PAGECALL_URL']);
 
 /** A port nothing listens on. */
 async function closedPort(): Promise<number> {

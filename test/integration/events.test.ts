@@ -1,10 +1,9 @@
 /** GET /v1/events: the dashboard's live stream — access-checked, a snapshot first, then batched changes. */
 import assert from 'node:assert/strict';
-import { request } from 'node:http';
 import { after, describe, test } from 'node:test';
 import type { SnapshotEvent, UpdateEvent } from '../../bridge/dashboard/events.js';
 import type { Bridge } from '../../bridge/index.js';
-import { postJson, startTestBridge, until } from '../helpers/bridge.js';
+import { postJson, startTestBridge, until, statusOf } from '../helpers/bridge.js';
 import { openEvents, type EventStreamReader } from '../helpers/event-stream.js';
 import { connectFakePage, type FakePage } from '../helpers/fake-page.js';
 
@@ -28,17 +27,6 @@ async function stream(bridge: Bridge, headers: Record<string, string> = {}, quer
   const s = await openEvents(bridge.url, headers, query);
   cleanups.push(() => s.close());
   return s;
-}
-/** The status of a GET sent with exactly these headers (fetch would not let a test set Host). */
-function statusOf(url: string, headers: Record<string, string>): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { headers }, (res) => {
-      resolve(res.statusCode ?? 0);
-      res.destroy();
-    });
-    req.on('error', reject);
-    req.end();
-  });
 }
 
 const isUpdate = (e: { type: string }): e is UpdateEvent => e.type === 'update';

@@ -1,11 +1,10 @@
 /** GET /metrics: Prometheus text, access-checked, values that follow what the bridge does. */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { request } from 'node:http';
 import { after, describe, test } from 'node:test';
 import type { Bridge } from '../../bridge/index.js';
 import { MAX_ACTION_SERIES } from '../../bridge/metrics.js';
-import { getJson, postJson, startTestBridge, until } from '../helpers/bridge.js';
+import { getJson, postJson, startTestBridge, until, statusOf } from '../helpers/bridge.js';
 import { connectFakePage, HANG, type FakePage } from '../helpers/fake-page.js';
 
 const TOKEN = 'metrics-test-token-0123456789';
@@ -45,16 +44,6 @@ function value(text: string, name: string, labels: Record<string, string> = {}):
   return undefined;
 }
 
-function statusOf(url: string, headers: Record<string, string>): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { headers }, (res) => {
-      resolve(res.statusCode ?? 0);
-      res.resume();
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
 
 describe('GET /metrics', () => {
   test('passes the same access checks as the API', async () => {
