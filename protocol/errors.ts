@@ -78,9 +78,3 @@ export class PagecallError extends Error {
       : { code: this.code, message: this.message, data: this.data };
   }
 }
-
-/** Rebuilds a PagecallError from its wire form (unknown codes become INTERNAL). */
-export function fromWire(error: WireError | { code: string; message: string; data?: unknown }): PagecallError {
-  const code = isErrorCode(error.code) ? error.code : 'INTERNAL';
-  return new PagecallError(code, error.message, error.data);
-}
