@@ -71,6 +71,9 @@ export class Bridge {
   private readonly metrics: BridgeMetrics;
   private readonly observe: ObserveContext;
   private closing: Promise<void> | undefined;
+  /** Request ids the bridge makes up: unique per bridge run, cheap (a counter), not secret. */
+  private readonly requestIdPrefix = `${nanoid(8)}-`;
+  private lastRequestId = 0;
 
   constructor(options: StartOptions = {}) {
     const { logger, env, ...rest } = options;
@@ -182,25 +185,26 @@ export class Bridge {
 
   private readonly onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     const given = req.headers['x-request-id'];
-    const requestId = typeof given === 'string' && REQUEST_ID.test(given) ? given : nanoid(12);
-    res.setHeader('x-request-id', requestId);
+    const requestId = typeof given === 'string' && REQUEST_ID.test(given) ? given : this.requestIdPrefix + (++this.lastRequestId).toString(36);
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q < 0 ? url : url.slice(0, q);
     if (req.method === 'POST' && (path === '/v1/call' || path === '/v1/batch')) {
+      // The hot routes write every header in one writeHead (node's fast path), x-request-id included.
       const denied = checkApiAccess(req, this.config, q < 0 ? null : new URLSearchParams(url.slice(q + 1)));
       if (denied) {
         req.resume();
-        sendError(res, denied);
+        sendError(res, denied, ['x-request-id', requestId]);
         return;
       }
       const handler = path === '/v1/call' ? handleCallPost : handleBatchPost;
       handler(this.routes, req, res, requestId).catch((error: unknown) => {
         this.log.error({ requestId, err: error }, 'internal error');
-        sendError(res, error);
+        sendError(res, error, ['x-request-id', requestId]);
       });
       return;
     }
+    res.setHeader('x-request-id', requestId);
     if (handleObserveRoute(this.observe, req, res, path)) return;
     this.app(req, res);
   };

@@ -57,21 +57,63 @@ export interface SettledCall {
 
 type State = 'new' | 'queued' | 'running' | 'done';
 
-interface Call {
+/**
+ * Receives a call's outcome, exactly once, possibly before start() returns. `tag` is what start()
+ * was given, so one callback can serve every call of a batch. It must not throw.
+ */
+export type OnCallSettled<T> = (call: SettledCall, tag: T) => void;
+
+/** A started call, for abandon(). */
+export interface CallTicket {
   readonly id: string;
-  readonly request: CallRequest;
-  readonly startedAt: number;
+}
+
+/** Calls with the same timeout, oldest first: their deadlines are in the same order. */
+interface Lane {
+  head: Call | null;
+  tail: Call | null;
+}
+
+/** A call from acceptance to settlement; observers and callbacks see it as a SettledCall. */
+class Call implements SettledCall, CallTicket {
+  readonly requestId: string | undefined;
+  readonly group: string;
+  readonly action: string;
+  readonly args: Json[];
   readonly deadline: number;
   readonly retry: boolean;
   readonly balance: BalancePolicy;
-  state: State;
-  client: PageClient | null;
-  excluded: PageClient | null;
-  attempts: number;
-  timer: NodeJS.Timeout | undefined;
-  queueTimer: NodeJS.Timeout | undefined;
-  resolve: (value: CallSuccess) => void;
-  reject: (error: PagecallError) => void;
+  clientId: string | null = null;
+  durationMs = 0;
+  attempts = 0;
+  error: PagecallError | null = null;
+  value: Json | undefined = undefined;
+  state: State = 'new';
+  client: PageClient | null = null;
+  excluded: PageClient | null = null;
+  queueTimer: NodeJS.Timeout | undefined = undefined;
+  /** Links in its deadline lane while it is tracked. */
+  lane: Lane | null = null;
+  prev: Call | null = null;
+  next: Call | null = null;
+
+  constructor(
+    readonly id: string,
+    readonly request: CallRequest,
+    readonly timeoutMs: number,
+    readonly startedAt: number,
+    readonly done: OnCallSettled<never>,
+    readonly tag: unknown,
+    defaultBalance: BalancePolicy,
+  ) {
+    this.requestId = request.requestId;
+    this.group = request.group;
+    this.action = request.action;
+    this.args = request.args;
+    this.deadline = startedAt + timeoutMs;
+    this.retry = request.retry !== false;
+    this.balance = request.balance ?? defaultBalance;
+  }
 }
 
 const round2 = (n: number): number => Math.round(n * 100) / 100;
@@ -81,8 +123,16 @@ export class PendingCalls {
   private readonly running = new Map<string, Call>();
   private readonly queues = new Map<string, Call[]>();
   private readonly bySignal = new WeakMap<AbortSignal, Set<Call>>();
+  /**
+   * Deadlines without a timer per call: calls sit in a linked lane per timeout value (so each lane
+   * is in deadline order), and one timer is armed for the earliest head. Settling unlinks in O(1).
+   */
+  private readonly lanes = new Map<number, Lane>();
+  private deadlineTimer: NodeJS.Timeout | undefined;
+  private armedFor = Infinity;
+  private tracked = 0;
   /** Call ids: unique per bridge, short on the wire; the page a result comes from is checked, so they need not be secret. */
-  private readonly idPrefix = `${nanoid(8)}.`;
+  private readonly idPrefix = `${nanoid(6)}.`;
   private lastId = 0;
   private queued = 0;
   private accepting = true;
@@ -104,40 +154,43 @@ export class PendingCalls {
     return this.queued;
   }
 
+  /** Calls holding a deadline (running or waiting); zero when nothing leaked. */
+  get withDeadline(): number {
+    return this.tracked;
+  }
+
+  /**
+   * Starts a call and reports its outcome to `done(call, tag)`. The callback form is the hot path
+   * (a batch of 1,000 calls makes no promise per call); call() is the promise form.
+   */
+  start<T>(request: CallRequest, done: OnCallSettled<T>, tag: T): CallTicket {
+    const timeoutMs = request.timeoutMs ?? this.config.timeoutMs;
+    const call = new Call(this.idPrefix + (++this.lastId).toString(36), request, timeoutMs, performance.now(), done as OnCallSettled<never>, tag, this.config.balance);
+    // Refused before it started: the caller hears why, observers see no call.
+    if (!this.accepting) return this.refuse(call, new PagecallError('SHUTTING_DOWN', 'the bridge is shutting down and takes no new calls'));
+    if (request.signal?.aborted) return this.refuse(call, new PagecallError('CANCELLED', 'the call was cancelled before it started'));
+    try {
+      this.dispatch(call);
+    } catch (error) {
+      this.finish(call, asPagecallError(error));
+      return call;
+    }
+    this.track(call);
+    if (request.signal) this.watch(request.signal, call);
+    return call;
+  }
+
   /** Starts a call; resolves with the page's result or rejects with a PagecallError. */
   call(request: CallRequest): Promise<CallSuccess> {
-    if (!this.accepting) return Promise.reject(new PagecallError('SHUTTING_DOWN', 'the bridge is shutting down and takes no new calls'));
-    const timeoutMs = request.timeoutMs ?? this.config.timeoutMs;
-    if (request.signal?.aborted) return Promise.reject(new PagecallError('CANCELLED', 'the call was cancelled before it started'));
     return new Promise<CallSuccess>((resolve, reject) => {
-      const now = performance.now();
-      const call: Call = {
-        id: this.idPrefix + (++this.lastId).toString(36),
-        request,
-        startedAt: now,
-        deadline: now + timeoutMs,
-        retry: request.retry !== false,
-        balance: request.balance ?? this.config.balance,
-        state: 'new',
-        client: null,
-        excluded: null,
-        attempts: 0,
-        timer: undefined,
-        queueTimer: undefined,
-        resolve,
-        reject,
-      };
-      try {
-        this.dispatch(call);
-      } catch (error) {
-        this.finish(call, asPagecallError(error));
-        return;
-      }
-      if (call.state === 'done') return;
-      call.timer = setTimeout(() => this.expire(call), timeoutMs);
-      call.timer.unref();
-      if (request.signal) this.watch(request.signal, call);
+      this.start(request, settleCall, { resolve, reject });
     });
+  }
+
+  /** Ends a call its caller no longer wants (the HTTP caller went away): CANCELLED, and the page is told. */
+  abandon(ticket: CallTicket, error = new PagecallError('CANCELLED', 'the caller cancelled the call')): void {
+    const call = ticket as Call;
+    if (call.state !== 'done') this.cancel(call, error);
   }
 
   /** Hands a page's result to its call. Returns false for results nobody waits for (late, foreign). */
@@ -161,7 +214,7 @@ export class PendingCalls {
         case 'RESULT_TOO_LARGE':
         case 'RESULT_NOT_SERIALIZABLE':
           // The page's own words, unless it sent none: a coded error always says something.
-          this.finish(call, new PagecallError(e.code, e.message || `page ${client.id} reported ${e.code} for ${JSON.stringify(call.request.action)}`, detail));
+          this.finish(call, new PagecallError(e.code, e.message || `page ${client.id} reported ${e.code} for ${JSON.stringify(call.action)}`, detail));
           break;
         default:
           this.finish(call, new PagecallError('PAGE_ERROR', `${e.name}: ${e.message}`, detail));
@@ -184,7 +237,7 @@ export class PendingCalls {
           // no other page can take it: report the disconnect, which is what actually happened
         }
       }
-      this.finish(call, new PagecallError('CLIENT_DISCONNECTED', `page ${client.id} disconnected while running ${JSON.stringify(call.request.action)}`, { clientId: client.id }));
+      this.finish(call, new PagecallError('CLIENT_DISCONNECTED', `page ${client.id} disconnected while running ${JSON.stringify(call.action)}`, { clientId: client.id }));
     }
     this.pump(client.group);
   }
@@ -209,11 +262,13 @@ export class PendingCalls {
     const error = new PagecallError('SHUTTING_DOWN', 'the bridge shut down before the call finished');
     for (const call of [...this.running.values()]) this.cancel(call, error);
     for (const queue of [...this.queues.values()]) for (const call of [...queue]) this.finish(call, error);
+    clearTimeout(this.deadlineTimer);
+    this.armedFor = Infinity;
   }
 
   /**
-   * One abort listener per caller signal, however many calls share it: the calls of a batch all
-   * use their request's signal, and an EventTarget checks each new listener against every other.
+   * One abort listener per caller signal, however many calls share it (an EventTarget checks each
+   * new listener against every other).
    */
   private watch(signal: AbortSignal, call: Call): void {
     let calls = this.bySignal.get(signal);
@@ -253,14 +308,14 @@ export class PendingCalls {
     client.inFlight++;
     this.running.set(call.id, call);
     const remaining = Math.max(1, Math.round(call.deadline - performance.now()));
-    client.send({ type: 'invoke', id: call.id, action: call.request.action, args: call.request.args, timeoutMs: remaining });
+    client.send({ type: 'invoke', id: call.id, action: call.action, args: call.args, timeoutMs: remaining });
   }
 
   private enqueue(call: Call): void {
     if (this.queued >= this.config.maxQueued) {
-      throw new PagecallError('OVERLOADED', `every page with ${JSON.stringify(call.request.action)} is at its in-flight limit and the wait queue is full`, { retryAfterSeconds: 1 });
+      throw new PagecallError('OVERLOADED', `every page with ${JSON.stringify(call.action)} is at its in-flight limit and the wait queue is full`, { retryAfterSeconds: 1 });
     }
-    const group = call.request.group;
+    const group = call.group;
     let queue = this.queues.get(group);
     if (!queue) {
       queue = [];
@@ -273,21 +328,21 @@ export class PendingCalls {
     if (wait < call.deadline - performance.now()) {
       call.queueTimer = setTimeout(() => {
         if (call.state !== 'queued') return;
-        this.finish(call, new PagecallError('OVERLOADED', `every page with ${JSON.stringify(call.request.action)} stayed at its in-flight limit for ${this.config.queueTimeoutMs} ms`, { retryAfterSeconds: 1 }));
+        this.finish(call, new PagecallError('OVERLOADED', `every page with ${JSON.stringify(call.action)} stayed at its in-flight limit for ${this.config.queueTimeoutMs} ms`, { retryAfterSeconds: 1 }));
       }, Math.max(0, wait));
       call.queueTimer.unref();
     }
   }
 
   private unqueue(call: Call): void {
-    const queue = this.queues.get(call.request.group);
+    const queue = this.queues.get(call.group);
     if (!queue) return;
     const i = queue.indexOf(call);
     if (i >= 0) {
       queue.splice(i, 1);
       this.queued--;
     }
-    if (queue.length === 0) this.queues.delete(call.request.group);
+    if (queue.length === 0) this.queues.delete(call.group);
   }
 
   /** Moves waiting calls of a group onto pages that have room, in arrival order. */
@@ -299,7 +354,7 @@ export class PendingCalls {
       let clients: readonly PageClient[];
       let group: { cursor: number };
       try {
-        ({ clients, group } = this.registry.candidates(groupName, call.request.action, call.request.clientId));
+        ({ clients, group } = this.registry.candidates(groupName, call.action, call.request.clientId));
       } catch (error) {
         queue.splice(i, 1);
         this.queued--;
@@ -320,9 +375,58 @@ export class PendingCalls {
     if (queue.length === 0) this.queues.delete(groupName);
   }
 
+  /** Links a started call into its deadline lane; arms the timer if it is now the earliest. */
+  private track(call: Call): void {
+    let lane = this.lanes.get(call.timeoutMs);
+    if (!lane) {
+      lane = { head: null, tail: null };
+      this.lanes.set(call.timeoutMs, lane);
+    }
+    call.lane = lane;
+    call.prev = lane.tail;
+    if (lane.tail) lane.tail.next = call;
+    else lane.head = call;
+    lane.tail = call;
+    this.tracked++;
+    if (call.deadline < this.armedFor) this.arm(call.deadline);
+  }
+
+  private untrack(call: Call): void {
+    const lane = call.lane;
+    if (!lane) return;
+    if (call.prev) call.prev.next = call.next;
+    else lane.head = call.next;
+    if (call.next) call.next.prev = call.prev;
+    else lane.tail = call.prev;
+    call.lane = call.prev = call.next = null;
+    this.tracked--;
+  }
+
+  private arm(at: number): void {
+    clearTimeout(this.deadlineTimer);
+    this.armedFor = at;
+    this.deadlineTimer = setTimeout(this.onDeadline, Math.max(1, Math.ceil(at - performance.now())));
+    this.deadlineTimer.unref();
+  }
+
+  /** Times out every call whose deadline has passed, then re-arms for the earliest one left. */
+  private readonly onDeadline = (): void => {
+    this.deadlineTimer = undefined;
+    this.armedFor = Infinity;
+    const now = performance.now();
+    let earliest = Infinity;
+    for (const [timeoutMs, lane] of this.lanes) {
+      // expire() unlinks the head, so the loop always moves on.
+      for (let call = lane.head; call !== null && call.deadline <= now; call = lane.head) this.expire(call);
+      if (lane.head) earliest = Math.min(earliest, lane.head.deadline);
+      else this.lanes.delete(timeoutMs);
+    }
+    if (earliest < this.armedFor) this.arm(earliest);
+  };
+
   private expire(call: Call): void {
-    const seconds = Math.round(call.deadline - call.startedAt);
-    this.cancel(call, new PagecallError('TIMEOUT', `${JSON.stringify(call.request.action)} did not finish within ${seconds} ms`, { timeoutMs: seconds, clientId: call.client?.id ?? null }));
+    const ms = call.timeoutMs;
+    this.cancel(call, new PagecallError('TIMEOUT', `${JSON.stringify(call.action)} did not finish within ${ms} ms`, { timeoutMs: ms, clientId: call.client?.id ?? null }));
   }
 
   /** Ends a call early and tells its page, if it has one, to stop. */
@@ -340,31 +444,30 @@ export class PendingCalls {
     call.state = 'new';
   }
 
+  /** A call that never started: its caller hears why; it was never tracked or observed. */
+  private refuse(call: Call, error: PagecallError): Call {
+    call.state = 'done';
+    call.error = error;
+    call.done(call, call.tag as never);
+    return call;
+  }
+
   /** The one settle path. */
   private finish(call: Call, error: PagecallError | null, value?: Json): void {
     if (call.state === 'done') return;
-    clearTimeout(call.timer);
-    clearTimeout(call.queueTimer);
+    this.untrack(call);
+    if (call.queueTimer) clearTimeout(call.queueTimer);
     if (call.state === 'queued') this.unqueue(call);
     const client = call.client;
     if (client) this.release(call);
     call.state = 'done';
+    call.error = error;
+    call.value = value;
+    call.clientId = client ? client.id : null;
+    call.durationMs = round2(performance.now() - call.startedAt);
     if (call.request.signal) this.bySignal.get(call.request.signal)?.delete(call);
-    const durationMs = round2(performance.now() - call.startedAt);
-    this.onSettled({
-      id: call.id,
-      requestId: call.request.requestId,
-      group: call.request.group,
-      action: call.request.action,
-      clientId: client?.id ?? null,
-      durationMs,
-      attempts: call.attempts,
-      error,
-      args: call.request.args,
-      value,
-    });
-    if (error) call.reject(error);
-    else call.resolve({ value: value as Json, clientId: client!.id, durationMs });
+    this.onSettled(call);
+    call.done(call, call.tag as never);
     if (client && this.queues.has(client.group)) this.pump(client.group);
     if (this.idleWaiters.length > 0 && this.running.size + this.queued === 0) {
       const waiters = this.idleWaiters;
@@ -372,6 +475,12 @@ export class PendingCalls {
       for (const w of waiters) w();
     }
   }
+}
+
+/** The promise form's callback: one function for every call, the promise's ends as the tag. */
+function settleCall(call: SettledCall, promise: { resolve: (value: CallSuccess) => void; reject: (error: PagecallError) => void }): void {
+  if (call.error) promise.reject(call.error);
+  else promise.resolve({ value: call.value as Json, clientId: call.clientId!, durationMs: call.durationMs });
 }
 
 /** Normalises anything thrown inside the bridge into a PagecallError. */

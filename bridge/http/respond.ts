@@ -2,24 +2,27 @@
 import type { ServerResponse } from 'node:http';
 import { PagecallError } from '../../protocol/index.js';
 
-/** Sends a JSON body with an exact length. */
-export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+/**
+ * Sends a JSON body with an exact length. `headers` are more name/value pairs, flat; a response
+ * with no headers set before takes node's fast path (no header map).
+ */
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers?: readonly string[]): void {
   const text = JSON.stringify(body);
-  res.statusCode = status;
-  res.setHeader('content-type', 'application/json; charset=utf-8');
-  res.setHeader('content-length', Buffer.byteLength(text));
+  const head: Array<string | number> = ['content-type', 'application/json; charset=utf-8', 'content-length', Buffer.byteLength(text)];
+  if (headers) for (const h of headers) head.push(h);
+  res.writeHead(status, head as string[]);
   res.end(text);
 }
 
 /** Maps any error to its coded response; unknown errors are INTERNAL and get logged by the caller. */
-export function sendError(res: ServerResponse, error: unknown): PagecallError {
+export function sendError(res: ServerResponse, error: unknown, headers?: readonly string[]): PagecallError {
   const e = error instanceof PagecallError ? error : new PagecallError('INTERNAL', error instanceof Error ? error.message : String(error));
   if (res.headersSent) {
     res.destroy();
     return e;
   }
   const retryAfter = (e.data as { retryAfterSeconds?: unknown } | undefined)?.retryAfterSeconds;
-  if (typeof retryAfter === 'number') res.setHeader('retry-after', String(retryAfter));
-  sendJson(res, e.status, { ok: false, error: e.toWire() });
+  const extra = typeof retryAfter === 'number' ? [...(headers ?? []), 'retry-after', String(retryAfter)] : headers;
+  sendJson(res, e.status, { ok: false, error: e.toWire() }, extra);
   return e;
 }

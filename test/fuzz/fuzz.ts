@@ -87,7 +87,7 @@ export async function runFuzz(options: FuzzOptions = {}): Promise<FuzzReport> {
     fail(`pages still registered after the run: ${bridge.clients().map((c) => c.id).join(', ')}`);
   }
   const left = leftovers(bridge);
-  if (left.inFlight + left.waiting + left.queues !== 0 || left.groups !== 1) fail(`leftovers after the run: ${JSON.stringify(left)}`);
+  if (left.inFlight + left.waiting + left.deadlines + left.queues !== 0 || left.groups !== 1) fail(`leftovers after the run: ${JSON.stringify(left)}`);
   if (sentinelClosed) fail('the sentinel page was disconnected');
 
   const client = createJsonClient(bridge.url, 1);

@@ -17,11 +17,12 @@ export function internals(bridge: Bridge): BridgeInternals {
 }
 
 /** What a bridge holds once every call has settled and every page has left: all zero when nothing leaked. */
-export function leftovers(bridge: Bridge): { inFlight: number; waiting: number; clients: number; groups: number; queues: number } {
+export function leftovers(bridge: Bridge): { inFlight: number; waiting: number; deadlines: number; clients: number; groups: number; queues: number } {
   const { pending, registry } = internals(bridge);
   return {
     inFlight: pending.inFlight,
     waiting: pending.waiting,
+    deadlines: pending.withDeadline,
     clients: registry.size,
     groups: registry.groupCount,
     queues: (pending as unknown as { queues: Map<string, unknown> }).queues.size,

@@ -79,6 +79,6 @@ describe('a burst of concurrent calls', () => {
     const health = await getJson(`${bridge.url}/health`);
     assert.equal(health.body.clients, 3);
     const left = leftovers(bridge);
-    assert.deepEqual({ inFlight: left.inFlight, waiting: left.waiting, queues: left.queues, groups: left.groups }, { inFlight: 0, waiting: 0, queues: 0, groups: 1 });
+    assert.deepEqual({ inFlight: left.inFlight, waiting: left.waiting, deadlines: left.deadlines, queues: left.queues, groups: left.groups }, { inFlight: 0, waiting: 0, deadlines: 0, queues: 0, groups: 1 });
   });
 });

@@ -5,11 +5,13 @@
  */
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import { request as httpRequest } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import WebSocket from 'ws';
 import type { Bridge } from '../../bridge/index.js';
 import { PROTOCOL_VERSION, type Json } from '../../protocol/index.js';
-import { postJson, startTestBridge } from '../helpers/bridge.js';
+import { postJson, startTestBridge, until } from '../helpers/bridge.js';
+import { leftovers } from '../helpers/internals.js';
 
 /** A page that records every frame and answers only when told to. */
 interface RawPage {
@@ -160,6 +162,94 @@ describe('packing calls for one page', { timeout: 60_000 }, () => {
         if (i === 7) assert.deepEqual([r.ok, r.error!.code, r.error!.data.message], [false, 'PAGE_ERROR', 'failed 7']);
         else assert.deepEqual([r.ok, r.result], [true, i]);
       });
+    } finally {
+      await page.close();
+    }
+  });
+  test('deadlines of different lengths: each call times out at its own, a short one is not held up by a longer one started first', async () => {
+    const page = await connectRawPage(bridge.url, 'deadlines', ['slow']);
+    try {
+      const outcome = (p: Promise<unknown>): Promise<{ code: string; timeoutMs: number }> =>
+        p.then(
+          () => assert.fail('a call that never got a result succeeded'),
+          (e: { code: string; data: { timeoutMs: number } }) => ({ code: e.code, timeoutMs: e.data.timeoutMs }),
+        );
+      const long = bridge.callRaw({ group: 'deadlines', action: 'slow', args: ['long'], timeoutMs: 600_000 });
+      const a = outcome(bridge.callRaw({ group: 'deadlines', action: 'slow', args: ['a'], timeoutMs: 300 }));
+      const b = outcome(bridge.callRaw({ group: 'deadlines', action: 'slow', args: ['b'], timeoutMs: 150 }));
+      const c = outcome(bridge.callRaw({ group: 'deadlines', action: 'slow', args: ['c'], timeoutMs: 300 }));
+      assert.deepEqual(await Promise.all([a, b, c]), [
+        { code: 'TIMEOUT', timeoutMs: 300 },
+        { code: 'TIMEOUT', timeoutMs: 150 },
+        { code: 'TIMEOUT', timeoutMs: 300 },
+      ]);
+      const [invokes] = (await page.framesSoFar(1)) as [Invoke[]];
+      const name = new Map(invokes.map((m) => [m.id, m.args[0]]));
+      // The page hears the cancels in deadline order: b, then a and c (perhaps in one frame).
+      await until(() => page.frames.slice(1).flat().length === 3, 'three cancels');
+      const cancels = page.frames.slice(1).flat() as Cancel[];
+      assert.deepEqual(cancels.map((m) => [name.get(m.id), m.reason]), [['b', 'TIMEOUT'], ['a', 'TIMEOUT'], ['c', 'TIMEOUT']]);
+      assert.equal(leftovers(bridge).deadlines, 1, 'only the long call still holds a deadline');
+      const longInvoke = invokes.find((m) => m.args[0] === 'long')!;
+      page.send({ type: 'result', id: longInvoke.id, ok: true, value: 'finally' });
+      assert.equal((await long).value, 'finally');
+      assert.equal(leftovers(bridge).deadlines, 0);
+    } finally {
+      await page.close();
+    }
+  });
+
+  test('a batch with a timeout and a failure among its calls answers each in request order, and nothing stays tracked', async () => {
+    const page = await connectRawPage(bridge.url, 'batch-mixed', ['echo', 'fail', 'slow']);
+    try {
+      const calls = [
+        { action: 'echo', args: [0] },
+        { action: 'slow', args: [1], timeoutMs: 100 },
+        { action: 'fail', args: [2] },
+        { action: 'nope', args: [3], group: 'no-such-group' },
+        { action: 'echo', args: [4] },
+      ];
+      const response = postJson(`${bridge.url}/v1/batch`, { group: 'batch-mixed', calls });
+      const [frame] = (await page.framesSoFar(1)) as [Invoke[]];
+      assert.deepEqual(frame.map((m) => m.action), ['echo', 'slow', 'fail', 'echo']);
+      page.send(
+        frame
+          .filter((m) => m.action !== 'slow')
+          .map((m) => (m.action === 'fail' ? { type: 'result', id: m.id, ok: false, error: { name: 'Error', message: 'no' } } : { type: 'result', id: m.id, ok: true, value: m.args[0] })),
+      );
+      const { status, body } = await response;
+      assert.equal(status, 200);
+      const results = body.results as Array<{ ok: boolean; result?: number; error?: { code: string } }>;
+      assert.deepEqual(
+        results.map((r) => (r.ok ? r.result : r.error!.code)),
+        [0, 'TIMEOUT', 'PAGE_ERROR', 'NO_CLIENT', 4],
+      );
+      const left = leftovers(bridge);
+      assert.deepEqual([left.inFlight, left.waiting, left.deadlines], [0, 0, 0]);
+    } finally {
+      await page.close();
+    }
+  });
+
+  test('a batch caller that hangs up cancels its calls still running, and the page is told', async () => {
+    const page = await connectRawPage(bridge.url, 'batch-gone', ['slow']);
+    try {
+      const body = JSON.stringify({ group: 'batch-gone', calls: [{ action: 'slow', args: [0] }, { action: 'slow', args: [1] }, { action: 'slow', args: [2] }] });
+      const url = new URL(`${bridge.url}/v1/batch`);
+      const req = httpRequest({ host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } });
+      req.on('error', () => {});
+      req.end(body);
+      const [frame] = (await page.framesSoFar(1)) as [Invoke[]];
+      assert.equal(frame.length, 3);
+      req.destroy();
+      await until(() => page.frames.slice(1).flat().length === 3, 'three cancels');
+      const cancels = page.frames.slice(1).flat() as Cancel[];
+      assert.deepEqual(cancels.map((m) => [m.id, m.reason]), frame.map((m) => [m.id, 'CANCELLED']));
+      await until(() => leftovers(bridge).inFlight === 0, 'the calls to be released');
+      assert.equal(leftovers(bridge).deadlines, 0);
+      // A result arriving after the cancel is dropped; the page keeps serving.
+      page.send({ type: 'result', id: frame[0]!.id, ok: true, value: 'too late' });
+      assert.equal(bridge.clients('batch-gone')[0]!.inFlight, 0);
     } finally {
       await page.close();
     }

@@ -178,7 +178,7 @@ describe('many pages in many groups', () => {
 
       await Promise.all(pages.flat().map((p) => p.close()));
       await until(() => bridge.clients().length === 0, 'every page to leave');
-      assert.deepEqual(leftovers(bridge), { inFlight: 0, waiting: 0, clients: 0, groups: 0, queues: 0 });
+      assert.deepEqual(leftovers(bridge), { inFlight: 0, waiting: 0, deadlines: 0, clients: 0, groups: 0, queues: 0 });
     } finally {
       await Promise.all(pages.flat().map((p) => p.close()));
       await bridge.close();

@@ -48,10 +48,14 @@ test('a call logs its request id, group, action, page, duration and outcome, and
 
   const generated = await postJson(`${bridge.url}/v1/call`, { group: 'g', action: 'boom' }, { 'x-request-id': 'not a valid id!' });
   const id = generated.headers.get('x-request-id')!;
-  assert.match(id, /^[A-Za-z0-9_-]{12}$/, 'an invalid id is replaced by a fresh one');
+  assert.match(id, /^[A-Za-z0-9_-]{8}-[0-9a-z]+$/, 'an invalid id is replaced by a fresh one');
   await until(() => settled(lines, id).length === 1, 'failure log line');
   const [failed] = settled(lines, id);
   assert.equal(failed!.outcome, 'PAGE_ERROR');
+  const another = await postJson(`${bridge.url}/v1/call`, { group: 'g', action: 'add', args: [1, 1] });
+  const anotherId = another.headers.get('x-request-id')!;
+  assert.match(anotherId, /^[A-Za-z0-9_-]{8}-[0-9a-z]+$/);
+  assert.notEqual(anotherId, id, 'every request gets its own id');
 });
 
 test('GET /v1/call and every call of a batch log the request id too', async () => {

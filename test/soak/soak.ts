@@ -216,7 +216,7 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakReport> {
   const end = await sample();
   const final = await bridge.request({ type: 'stats' });
   const left = final.type === 'stats' ? final.leftovers : null;
-  if (left && (left.inFlight !== 0 || left.waiting !== 0 || left.queues !== 0)) fail(`calls left in the bridge after every caller got its answer: ${JSON.stringify(left)}`);
+  if (left && (left.inFlight !== 0 || left.waiting !== 0 || left.deadlines !== 0 || left.queues !== 0)) fail(`calls left in the bridge after every caller got its answer: ${JSON.stringify(left)}`);
   if (settled !== total) fail(`${total - settled} calls never settled`);
   const reconnects = pages.reduce((n, p) => n + p.welcomes - 1, 0);
 
