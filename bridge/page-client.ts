@@ -27,7 +27,7 @@ export interface ClientInfo {
   failed: number;
 }
 
-/** A connected page. Frames to it are packed: messages queued in one event-loop turn go out together. */
+/** A connected page. Frames to a busy page are packed: messages queued in one event-loop turn go out together. */
 export class PageClient {
   readonly connectedAt = Date.now();
   actions: Set<string>;
@@ -57,9 +57,17 @@ export class PageClient {
   readonly origin: string | null;
   readonly remoteAddress: string | null;
 
-  /** Queues a message; everything queued before the event loop's check phase leaves in one frame. */
+  /**
+   * Sends a message. On an idle page (no other call running, nothing queued) it leaves now, alone:
+   * a caller making one call at a time waits for nothing. Otherwise it is queued, and everything
+   * queued before the event loop's check phase leaves in one frame.
+   */
   send(message: BridgeMessage): void {
     if (this.closed) return;
+    if (!this.flushScheduled && this.inFlight <= 1) {
+      this.write(message, 1);
+      return;
+    }
     this.outbox.push(message);
     if (!this.flushScheduled) {
       this.flushScheduled = true;
@@ -72,12 +80,16 @@ export class PageClient {
     const batch = this.outbox;
     if (batch.length === 0 || this.closed) return;
     this.outbox = [];
-    const text = JSON.stringify(batch.length === 1 ? batch[0] : batch);
-    this.stats.messagesOut += batch.length;
-    this.stats.bytesOut += text.length;
-    this.onSent(batch.length, text.length);
-    this.socket.send(text);
+    this.write(batch.length === 1 ? batch[0] : batch, batch.length);
   };
+
+  private write(frame: unknown, messages: number): void {
+    const text = JSON.stringify(frame);
+    this.stats.messagesOut += messages;
+    this.stats.bytesOut += text.length;
+    this.onSent(messages, text.length);
+    this.socket.send(text);
+  }
 
   /** Closes the socket with a protocol close code; queued frames are sent first. */
   close(code: number, reason: string): void {
