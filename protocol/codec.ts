@@ -96,7 +96,10 @@ export const portableBase64: Base64 = {
 export interface Codec {
   /** Turns any value into wire JSON. Throws CodecError for cycles and excessive depth. */
   encode(value: unknown): Json;
-  /** Turns wire JSON back into values (Uint8Array, bigint, Date, Map, Set, undefined...). */
+  /**
+   * Turns wire JSON back into values (Uint8Array, bigint, Date, Map, Set, undefined...). Arrays of
+   * plain values come back as the same array: pass freshly parsed JSON, not a value you keep.
+   */
   decode(value: unknown): unknown;
 }
 
@@ -176,8 +179,12 @@ export function createCodec(base64: Base64 = portableBase64): Codec {
     if (value === null || typeof value !== 'object') return value;
     if (depth > MAX_DEPTH) throw new CodecError(`value is nested deeper than ${MAX_DEPTH} levels`);
     if (isArray(value)) {
-      const out = new Array(value.length);
-      for (let i = 0; i < value.length; i++) out[i] = decode(value[i], depth + 1);
+      // An array of plain values (the usual argument list) decodes to itself: nothing to copy.
+      let i = 0;
+      while (i < value.length && (value[i] === null || typeof value[i] !== 'object')) i++;
+      if (i === value.length) return value;
+      const out = value.slice(0, i);
+      for (; i < value.length; i++) out[i] = decode(value[i], depth + 1);
       return out;
     }
     const record = value as Record<string, unknown>;

@@ -138,6 +138,31 @@ function signalOf(call: Call): AbortSignal {
   return call.controller.signal;
 }
 
+const CALL = Symbol('pagecall.call');
+
+/**
+ * `this` in a page function: a class, so making one per call is a plain allocation (an object
+ * literal with a getter is not). The call itself sits under a symbol, out of the function's way;
+ * (the bundle targets ES2020, where `#private` fields compile to a WeakMap).
+ */
+class Context implements CallContext {
+  readonly id: string;
+  readonly action: string;
+  readonly deadline: number;
+  readonly [CALL]: Call;
+
+  constructor(call: Call) {
+    this.id = call.id;
+    this.action = call.action;
+    this.deadline = call.deadline;
+    this[CALL] = call;
+  }
+
+  get signal(): AbortSignal {
+    return signalOf(this[CALL]);
+  }
+}
+
 function failure(id: string, error: PageErrorPayload): ResultMessage {
   return { type: 'result', id, ok: false, error };
 }
@@ -594,14 +619,7 @@ export class Client {
     const call: Call = { id, action, timeoutMs, deadline, controller: undefined, abortReason: undefined };
     this.calls.set(id, call);
     this.armDeadline(deadline);
-    const context: CallContext = {
-      id,
-      action,
-      deadline,
-      get signal(): AbortSignal {
-        return signalOf(call);
-      },
-    };
+    const context: CallContext = new Context(call);
     let returned: unknown;
     let then: unknown;
     try {
