@@ -509,7 +509,7 @@ async function main(): Promise<void> {
         const target: Target = { name: 'pagecall', url: `${bridgeUrl}/v1/batch`, body, callsPerRequest: BATCH_SIZE, pid: bridgePid };
         const cpuBatch: Record<string, Measured> = {};
         const cpuRows = [[`POST /v1/batch, 1,000 cpu calls (${fmt(selfUs, 1)} µs) a request`, 'conns', 'calls/s', '% of page limit', 'p50 ms/request', 'CPU µs/call: bridge', 'chromium']];
-        for (const c of [1, 2]) {
+        for (const c of [1, 2, 4]) {
           const [m] = await compare([target], c);
           cpuBatch[`cpu-batch-${c}`] = m!;
           cpuRows.push(['', String(c), fmt(m!.callsPerSecond), `${fmt((100 * m!.callsPerSecond) / pageLimit, 1)}%`, fmt(m!.p50Ms, 1), fmt(m!.cpu.serverUs, 2), fmt(m!.cpu.browserUs, 2)]);
