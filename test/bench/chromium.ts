@@ -78,7 +78,8 @@ export async function startBrowser(): Promise<BenchBrowser> {
       const killer = setTimeout(() => child.kill('SIGKILL'), 5_000);
       await exited;
       clearTimeout(killer);
-      rmSync(profile, { recursive: true, force: true });
+      // Chromium's helper processes can still be writing to the profile just after the browser exits.
+      rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
     },
   };
 }

@@ -41,7 +41,8 @@ after(async () => {
   }
   await site?.close();
   await bridge?.close();
-  rmSync(profile, { recursive: true, force: true });
+  // Chromium's helper processes can still be writing to the profile just after the browser exits.
+  rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
 });
 
 test('injects into the tabs that were already open and into the tabs it opens', async () => {
