@@ -175,6 +175,7 @@ export class PendingCalls {
       this.finish(call, asPagecallError(error));
       return call;
     }
+    if (call.state === 'done') return call;
     this.track(call);
     if (request.signal) this.watch(request.signal, call);
     return call;
@@ -188,9 +189,9 @@ export class PendingCalls {
   }
 
   /** Ends a call its caller no longer wants (the HTTP caller went away): CANCELLED, and the page is told. */
-  abandon(ticket: CallTicket, error = new PagecallError('CANCELLED', 'the caller cancelled the call')): void {
+  abandon(ticket: CallTicket): void {
     const call = ticket as Call;
-    if (call.state !== 'done') this.cancel(call, error);
+    if (call.state !== 'done') this.cancel(call, new PagecallError('CANCELLED', 'the caller cancelled the call'));
   }
 
   /** Hands a page's result to its call. Returns false for results nobody waits for (late, foreign). */
@@ -416,8 +417,11 @@ export class PendingCalls {
     const now = performance.now();
     let earliest = Infinity;
     for (const [timeoutMs, lane] of this.lanes) {
-      // expire() unlinks the head, so the loop always moves on.
-      for (let call = lane.head; call !== null && call.deadline <= now; call = lane.head) this.expire(call);
+      // Unlinked before it expires, so the loop moves on whatever expiring does.
+      for (let call = lane.head; call !== null && call.deadline <= now; call = lane.head) {
+        this.untrack(call);
+        this.expire(call);
+      }
       if (lane.head) earliest = Math.min(earliest, lane.head.deadline);
       else this.lanes.delete(timeoutMs);
     }

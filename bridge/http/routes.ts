@@ -31,6 +31,13 @@ function reportError(ctx: RouteContext, res: ServerResponse, error: unknown, req
   if (e.code === 'INTERNAL') ctx.log.error({ requestId, err: error }, 'internal error');
 }
 
+/** Runs `onGone` if the HTTP caller disconnects before its response is written. */
+function onCallerGone(res: ServerResponse, onGone: () => void): void {
+  res.once('close', () => {
+    if (!res.writableFinished) onGone();
+  });
+}
+
 /**
  * Runs one call for an HTTP caller and answers with its outcome; cancels it (and tells the page)
  * if the caller disconnects first.
@@ -47,8 +54,7 @@ function respondToCall(ctx: RouteContext, res: ServerResponse, request: CallRequ
     },
     undefined,
   );
-  res.once('close', () => {
-    if (res.writableFinished) return;
+  onCallerGone(res, () => {
     gone = true;
     ctx.pending.abandon(ticket);
   });
@@ -109,8 +115,7 @@ export async function handleBatchPost(ctx: RouteContext, req: IncomingMessage, r
     left++;
     tickets.push(ctx.pending.start(item.request, onItem, i));
   }
-  res.once('close', () => {
-    if (res.writableFinished) return;
+  onCallerGone(res, () => {
     gone = true;
     for (const ticket of tickets) ctx.pending.abandon(ticket);
   });

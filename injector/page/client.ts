@@ -142,8 +142,8 @@ const CALL = Symbol('pagecall.call');
 
 /**
  * `this` in a page function: a class, so making one per call is a plain allocation (an object
- * literal with a getter is not). The call itself sits under a symbol, out of the function's way;
- * (the bundle targets ES2020, where `#private` fields compile to a WeakMap).
+ * literal with a getter is not). The call itself sits under a symbol, out of the function's way
+ * (not a `#private` field: the bundle targets ES2020, where those compile to a WeakMap).
  */
 class Context implements CallContext {
   readonly id: string;
