@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Bridge } from '../../bridge/index.js';
-import { defaultBrowserArgs, findBrowser } from '../../injector/launcher/find-browser.js';
-import { launch } from '../../injector/launcher/launch.js';
+import { defaultBrowserArgs, findBrowser } from '../../launcher/find-browser.js';
+import { launch } from '../../launcher/launch.js';
 import { startSite, type TestSite } from '../helpers/browser.js';
 import { postJson, startTestBridge, until } from '../helpers/bridge.js';
 

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import type { Bridge } from '../../bridge/index.js';
-import { launch } from '../../injector/launcher/launch.js';
+import { launch } from '../../launcher/launch.js';
 import { launchTestBrowser, startSite, type TestSite } from '../helpers/browser.js';
 import { postJson, startTestBridge, until } from '../helpers/bridge.js';
 

@@ -1,4 +1,4 @@
-/** `pagecall clients` and `pagecall call` against a running bridge, as users run them (dist/bridge/cli.js). */
+/** `pagecall clients` and `pagecall call` against a running bridge, as users run them (dist/cli/main.js). */
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { after, before, describe, test } from 'node:test';
@@ -8,7 +8,7 @@ import { startTestBridge } from '../helpers/bridge.js';
 import { connectFakePage, type FakePage } from '../helpers/fake-page.js';
 import { run as runProcess } from '../helpers/process.js';
 
-const CLI = fileURLToPath(new URL('../../dist/bridge/cli.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 const TOKEN = 'cli-remote-token-0123456789';
 
 /** The CLI, without the caller's PAGECALL_TOKEN / PAGECALL_URL leaking in. */

@@ -1,4 +1,4 @@
-/** The `pagecall` command as users run it (the built dist/bridge/cli.js). */
+/** The `pagecall` command as users run it (the built dist/cli/main.js). */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { getJson } from '../helpers/bridge.js';
 import { run } from '../helpers/process.js';
 
-const CLI = fileURLToPath(new URL('../../dist/bridge/cli.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 
 const cli = (args: string[], env: Record<string, string> = {}) => run(process.execPath, [CLI, ...args], env);
 

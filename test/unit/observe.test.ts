@@ -1,7 +1,7 @@
 /** Pure pieces behind the dashboard and the remote CLI commands. */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { formatClients, formatResult, parseCliArg, printable } from '../../bridge/cli-remote.js';
+import { formatClients, formatResult, parseCliArg, printable } from '../../cli/remote.js';
 import { LATENCY_SAMPLES, LatencyWindow, Ring } from '../../bridge/dashboard/live-state.js';
 import type { ClientInfo } from '../../bridge/page-client.js';
 

@@ -6,8 +6,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { startBridge, type Bridge, type StartOptions } from '../../bridge/bridge.js';
-import { injectorScript } from '../../bridge/injector-script.js';
+import { startBridge, type Bridge, type StartOptions } from '../bridge/bridge.js';
+import { injectorScript } from '../bridge/injector-script.js';
 import { defaultBrowserArgs, findBrowser } from './find-browser.js';
 
 /** Chrome features that block a public page from reaching 127.0.0.1 (see docs/browser-obstacles.md). */

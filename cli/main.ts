@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 /** The `pagecall` command. */
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { startBridge } from './bridge.js';
-import { callCommand, clientsCommand, defaultBridgeUrl, type Output } from './cli-remote.js';
-import { ConfigError, DEFAULTS, OPTION_DOCS, envName, type BridgeOptions } from './config.js';
-import { injectorScript, loaderSnippet } from './injector-script.js';
+import { startBridge } from '../bridge/bridge.js';
+import { callCommand, clientsCommand, defaultBridgeUrl, type Output } from './remote.js';
+import { ConfigError, DEFAULTS, OPTION_DOCS, envName, type BridgeOptions } from '../bridge/config.js';
+import { injectorScript, loaderSnippet } from '../bridge/injector-script.js';
 
 const kebab = (key: string): string => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
@@ -117,7 +117,7 @@ program
   .option('--cdp <endpoint>', 'attach to a running Chrome (started with --remote-debugging-port and its own --user-data-dir)')
   .option('--no-bypass-csp', "keep the pages' Content-Security-Policy")
   .action(async (urls: string[], flags: { group: string; script: string[]; bridge?: string; token?: string; port: number; tabs: number; headful?: boolean; browser?: string; cdp?: string; bypassCsp: boolean }) => {
-    const { launch } = await import('../injector/launcher/launch.js');
+    const { launch } = await import('../launcher/launch.js');
     const token = flags.token ?? process.env.PAGECALL_TOKEN;
     const options: Parameters<typeof launch>[0] = { urls, group: flags.group, scripts: flags.script, tabs: flags.tabs, headful: flags.headful === true, bypassCSP: flags.bypassCsp };
     if (flags.bridge) options.bridgeUrl = flags.bridge;

@@ -2,7 +2,7 @@
  * `pagecall clients` and `pagecall call`: talk to a running bridge over its HTTP API and print
  * readable results (or the API's JSON with --json). Errors print `CODE: message` and exit 1.
  */
-import type { ClientInfo } from './page-client.js';
+import type { ClientInfo } from '../bridge/page-client.js';
 
 /** Where the bridge is and how to reach it. */
 export interface RemoteFlags {
