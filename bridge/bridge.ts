@@ -7,7 +7,7 @@ import { PagecallError, WS_PATH, type Json } from '../protocol/index.js';
 import { checkAction, checkGroup } from '../protocol/index.js';
 import { ClientRegistry } from './client-registry.js';
 import { MAX_WIRE_DEPTH, nestedDeeperThan } from './json-depth.js';
-import { redactConfig, resolveConfig, type BridgeConfig, type BridgeOptions } from './config.js';
+import { configSummary, redactConfig, resolveConfig, type BridgeConfig, type BridgeOptions } from './config.js';
 import { createApp, handleBatchPost, handleCallPost, type RouteContext } from './http/routes.js';
 import { sendError } from './http/respond.js';
 import { checkApiAccess } from './access.js';
@@ -95,7 +95,9 @@ export class Bridge {
         resolve();
       });
     });
-    this.log.info({ config: redactConfig(this.config) }, `pagecall bridge listening on ${this.url}`);
+    // One line at info; the full configuration is there at debug.
+    this.log.debug({ config: redactConfig(this.config) }, 'configuration');
+    this.log.info(`pagecall ${this.version} listening on ${this.url} (${configSummary(this.config)})`);
     return this;
   }
 
