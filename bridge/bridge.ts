@@ -2,34 +2,24 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { nanoid } from 'nanoid';
-import { PagecallError, WS_PATH, createCodec, type Json } from '../protocol/index.js';
+import { PagecallError, WS_PATH, type Json } from '../protocol/index.js';
 import { checkAction, checkGroup } from '../protocol/index.js';
 import { ClientRegistry } from './client-registry.js';
 import { MAX_WIRE_DEPTH, nestedDeeperThan } from './json-depth.js';
-import { redactConfig, resolveConfig, type BridgeConfig, type BridgeOptions } from './config.js';
+import { configSummary, redactConfig, resolveConfig, type BridgeConfig, type BridgeOptions } from './config.js';
 import { createApp, handleBatchPost, handleCallPost, type RouteContext } from './http/routes.js';
 import { sendError } from './http/respond.js';
 import { checkApiAccess } from './access.js';
 import { LiveState } from './dashboard/live-state.js';
 import { handleObserveRoute, type ObserveContext } from './http/observe-routes.js';
 import { BridgeMetrics } from './metrics.js';
-import { packageRoot } from './injector-script.js';
 import { createLogger, type Logger } from './logger.js';
+import { codec } from './node-codec.js';
+import { packageVersion } from './package-root.js';
 import type { ClientInfo } from './page-client.js';
 import { PageHub } from './page-hub.js';
 import { PendingCalls, type CallRequest, type CallSuccess, type SettledCall } from './pending-calls.js';
-
-/** Node-side codec: Buffer-backed base64. */
-export const codec = createCodec({
-  encode: (bytes) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64'),
-  decode: (text) => {
-    if (!/^[A-Za-z0-9+/_-]*={0,2}$/.test(text)) throw new PagecallError('BAD_REQUEST', '$bytes: invalid base64');
-    return new Uint8Array(Buffer.from(text, 'base64'));
-  },
-});
 
 /** Options of a call made from Node. */
 export interface CallOptions {
@@ -48,19 +38,11 @@ export interface StartOptions extends BridgeOptions {
 
 const REQUEST_ID = /^[A-Za-z0-9_.:-]{1,64}$/;
 
-function readVersion(): string {
-  try {
-    return (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
-  } catch {
-    return '0.0.0';
-  }
-}
-
 /** A running bridge. Create it with startBridge(). */
 export class Bridge {
   readonly config: BridgeConfig;
   readonly log: Logger;
-  readonly version = readVersion();
+  readonly version = packageVersion();
   private readonly registry = new ClientRegistry();
   private readonly pending: PendingCalls;
   private readonly hub: PageHub;
@@ -113,7 +95,9 @@ export class Bridge {
         resolve();
       });
     });
-    this.log.info({ config: redactConfig(this.config) }, `pagecall bridge listening on ${this.url}`);
+    // One line at info; the full configuration is there at debug.
+    this.log.debug({ config: redactConfig(this.config) }, 'configuration');
+    this.log.info(`pagecall ${this.version} listening on ${this.url} (${configSummary(this.config)})`);
     return this;
   }
 

@@ -41,6 +41,9 @@ export type BridgeConfig = Readonly<z.infer<typeof schema>>;
 /** What callers may pass: any subset of the configuration. */
 export type BridgeOptions = Partial<z.infer<typeof schema>>;
 
+/** The group pages join and commands use when none is named. */
+export const DEFAULT_GROUP = 'default';
+
 /** Defaults: loopback only, 30 s deadline, no token, eval off. */
 export const DEFAULTS: BridgeConfig = Object.freeze({
   host: '127.0.0.1',
@@ -167,4 +170,16 @@ export function resolveConfig(options: BridgeOptions = {}, env: Record<string, s
 /** The configuration as safe to log: the token is redacted. */
 export function redactConfig(config: BridgeConfig): Record<string, unknown> {
   return { ...config, token: config.token ? '[redacted]' : undefined };
+}
+
+/**
+ * The configuration in one line for the startup log: whether a token is required, whether eval is
+ * on, and each setting that differs from its default, as its flag (`--timeout-ms=5000`).
+ */
+export function configSummary(config: BridgeConfig): string {
+  const shown = (value: unknown): string => (Array.isArray(value) ? value.join(',') : String(value));
+  const changed = (Object.keys(DEFAULTS) as Array<keyof BridgeConfig>)
+    .filter((key) => !['host', 'port', 'token', 'allowEval', 'logFormat'].includes(key) && shown(config[key]) !== shown(DEFAULTS[key]))
+    .map((key) => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}=${shown(config[key])}`);
+  return `token ${config.token ? 'required' : 'off'}, eval ${config.allowEval ? 'on' : 'off'}${changed.length ? `; ${changed.join(' ')}` : ''}`;
 }

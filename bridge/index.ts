@@ -1,5 +1,6 @@
 /** pagecall's Node API. The export list is pinned by test/unit/public-api.test.ts. */
-export { Bridge, startBridge, codec, type CallOptions, type StartOptions } from './bridge.js';
+export { Bridge, startBridge, type CallOptions, type StartOptions } from './bridge.js';
+export { codec } from './node-codec.js';
 export { resolveConfig, ConfigError, DEFAULTS, type BridgeConfig, type BridgeOptions } from './config.js';
 export { injectorScript, loaderSnippet, type InjectorSettings } from './injector-script.js';
 export type { ClientInfo } from './page-client.js';

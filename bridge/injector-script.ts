@@ -1,19 +1,8 @@
 /** Serves the built page injector, preconfigured to connect back to this bridge. */
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { WS_PATH } from '../protocol/index.js';
-
-/** The package root (where package.json is), found from this file in src or dist. */
-export function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) {
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error('pagecall: cannot find the package root');
-    dir = parent;
-  }
-  return dir;
-}
+import { packageRoot } from './package-root.js';
 
 let bundle: string | undefined;
 

@@ -6,8 +6,8 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { startBridge } from '../bridge/index.js';
-import { BrowserNotFoundError, findBrowser } from '../injector/launcher/find-browser.js';
-import { launch } from '../injector/launcher/launch.js';
+import { BrowserNotFoundError, findBrowser } from '../launcher/find-browser.js';
+import { launch } from '../launcher/launch.js';
 import { startLiveRoom } from './live-room/site.js';
 import { describe, scrapeRoom } from './live-room/scraper.js';
 import { startSignedApi } from './signed-api/site.js';

@@ -8,7 +8,7 @@
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { startBridge } from '../bridge/index.js';
-import { launch } from '../injector/launcher/launch.js';
+import { launch } from '../launcher/launch.js';
 import { startLiveRoom } from './live-room/site.js';
 import { describe, type RoomFrame } from './live-room/scraper.js';
 

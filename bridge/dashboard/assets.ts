@@ -1,7 +1,7 @@
 /** The dashboard's built files (dist/dashboard/, made by `npm run build`), read once and kept. */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { packageRoot } from '../injector-script.js';
+import { packageRoot } from '../package-root.js';
 
 /** A file the bridge serves for the dashboard. */
 export interface Asset {

@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { packageRoot } from '../../bridge/injector-script.js';
+import { packageRoot } from '../../bridge/package-root.js';
 
 const SEED = [0x37, 0x20, 0x6d, 0x2a, 0x75, 0x3f, 0x24, 0x60, 0x70, 0x2e, 0x33, 0x79, 0x6c, 0x3b, 0x21, 0x2f];
 const SECRET = SEED.map((b, i) => String.fromCharCode(b ^ (0x42 + i))).join('');

@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { defaultBrowserArgs, findBrowser } from '../../injector/launcher/find-browser.js';
+import { defaultBrowserArgs, findBrowser } from '../../launcher/find-browser.js';
 
 /** A running browser and what the bench does with it. */
 export interface BenchBrowser {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Bridge } from '../../bridge/index.js';
-import { launch, type Launched } from '../../injector/launcher/launch.js';
+import { launch, type Launched } from '../../launcher/launch.js';
 import { decodeRoomFrames } from '../../examples/node-api.js';
 import { roomMessage, startLiveRoom, type LiveRoomSite } from '../../examples/live-room/site.js';
 import { scrapeRoom } from '../../examples/live-room/scraper.js';

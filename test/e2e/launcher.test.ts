@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import type { Bridge } from '../../bridge/index.js';
-import { launch } from '../../injector/launcher/launch.js';
+import { launch } from '../../launcher/launch.js';
 import { launchTestBrowser, startSite, type TestSite } from '../helpers/browser.js';
 import { postJson, startTestBridge, until } from '../helpers/bridge.js';
 
@@ -33,6 +33,9 @@ describe('launcher', () => {
   let bridge: Bridge;
   let site: TestSite;
   const call = (body: Record<string, unknown>) => postJson(`${bridge.url}/v1/call`, body);
+  // A new tab's first document is about:blank, which joins the group too until the tab navigates:
+  // wait for the page at `url`, not for any page of the group.
+  const pageAt = (group: string, url: string) => until(() => bridge.clients(group).find((c) => c.url === url), `${url} joins ${group}`);
 
   before(async () => {
     bridge = await startTestBridge();
@@ -50,7 +53,7 @@ describe('launcher', () => {
   test('injects before page scripts: a hook captures a function the page uses once at load', async () => {
     const launched = await launch({ urls: [`${site.url}/ephemeral`], group: 'early', scripts: [{ content: EPHEMERAL_HOOK }], bridgeUrl: bridge.url });
     try {
-      await until(() => bridge.clients('early').length === 1, 'tab joins');
+      await pageAt('early', `${site.url}/ephemeral`);
       const r = await call({ group: 'early', action: 'mix', args: [2, 5] });
       assert.equal(r.status, 200, JSON.stringify(r.body));
       assert.equal(r.body.result, 2 * 31 + 5 + 1000);
@@ -63,7 +66,7 @@ describe('launcher', () => {
   test('keeps working across reloads and navigations with the same client id', async () => {
     const launched = await launch({ urls: [`${site.url}/ephemeral`], group: 'reload', scripts: [{ content: EPHEMERAL_HOOK }], bridgeUrl: bridge.url });
     try {
-      const first = await until(() => bridge.clients('reload')[0], 'tab joins');
+      const first = await pageAt('reload', `${site.url}/ephemeral`);
       const page = launched.pages()[0]!;
       // The page keeps its id once the welcome has arrived there, not when the bridge sent it.
       await page.waitForFunction((id) => (globalThis as any).pagecall.status().clientId === id, first.id);
@@ -95,7 +98,7 @@ describe('launcher', () => {
     }
     const launched = await launch({ urls: [`${site.url}/csp`], group: 'csp', scripts: [{ content: "pagecall.register('ping', () => 'pong')" }], bridgeUrl: bridge.url });
     try {
-      await until(() => bridge.clients('csp').length === 1, 'CSP page joins through the launcher');
+      await pageAt('csp', `${site.url}/csp`);
       assert.equal((await call({ group: 'csp', action: 'ping' })).body.result, 'pong');
     } finally {
       await launched.close();
@@ -122,7 +125,7 @@ describe('launcher', () => {
     }
     const launched = await launch({ urls: [publicUrl], group: 'lna', args: asPublic, scripts: [{ content: "pagecall.register('ping', () => 'pong')" }], bridgeUrl: bridge.url });
     try {
-      await until(() => bridge.clients('lna').length === 1, 'public page joins through the launcher');
+      await pageAt('lna', publicUrl);
       assert.equal((await call({ group: 'lna', action: 'ping' })).body.result, 'pong');
     } finally {
       await launched.close();

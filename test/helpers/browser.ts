@@ -2,7 +2,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { chromium, type Browser } from 'playwright-core';
-import { defaultBrowserArgs, findBrowser } from '../../injector/launcher/find-browser.js';
+import { defaultBrowserArgs, findBrowser } from '../../launcher/find-browser.js';
 
 /** Launches headless Chromium with the project's default flags (plus `args`). */
 export async function launchTestBrowser(args: string[] = []): Promise<Browser> {

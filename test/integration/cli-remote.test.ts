@@ -1,4 +1,4 @@
-/** `pagecall clients` and `pagecall call` against a running bridge, as users run them (dist/bridge/cli.js). */
+/** `pagecall clients` and `pagecall call` against a running bridge, as users run them (dist/cli/main.js). */
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { after, before, describe, test } from 'node:test';
@@ -8,7 +8,7 @@ import { startTestBridge } from '../helpers/bridge.js';
 import { connectFakePage, type FakePage } from '../helpers/fake-page.js';
 import { run as runProcess } from '../helpers/process.js';
 
-const CLI = fileURLToPath(new URL('../../dist/bridge/cli.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 const TOKEN = 'cli-remote-token-0123456789';
 
 /** The CLI, without the caller's PAGECALL_TOKEN / PAGECALL_URL leaking in. */
@@ -71,10 +71,20 @@ describe('pagecall clients', () => {
     assert.deepEqual(body.clients.map((c: { id: string }) => c.id), [live.clientId]);
   });
 
-  test('says so when no page is connected', async () => {
+  test('names an empty group and the groups that do have pages', async () => {
     const { code, stdout } = await run(['clients', '--url', bridge.url, '--group', 'empty']);
     assert.equal(code, 0);
-    assert.equal(stdout, 'no pages connected\n');
+    assert.equal(stdout, 'no pages in group empty; connected groups: live (1 page), shop (1 page)\n');
+  });
+
+  test('says so when no page is connected at all', async () => {
+    const empty = await startTestBridge();
+    try {
+      assert.equal((await run(['clients', '--url', empty.url])).stdout, 'no pages connected\n');
+      assert.equal((await run(['clients', '--url', empty.url, '-g', 'g'])).stdout, 'no pages in group g; no pages connected at all\n');
+    } finally {
+      await empty.close();
+    }
   });
 
   test('uses the token from --token or PAGECALL_TOKEN, and explains a missing one', async () => {
@@ -152,7 +162,7 @@ describe('pagecall call', () => {
     assert.match(missing.stderr, /^NO_CLIENT: no page is connected in group "nowhere"/m);
   });
 
-  test('usage errors exit 2 with help', async () => {
+  test('usage errors exit 2 with the error and where to find help', async () => {
     const missing = await run(['call', 'shop']);
     assert.equal(missing.code, 2);
     assert.match(missing.stderr, /missing required argument 'action'/);
@@ -161,6 +171,7 @@ describe('pagecall call', () => {
     assert.match(timeout.stderr, /expected a whole number/);
     const unknown = await run(['clients', '--nope']);
     assert.equal(unknown.code, 2);
+    assert.equal(unknown.stderr, "pagecall: unknown option '--nope'\nrun 'pagecall clients --help' for usage\n");
   });
 
   test('--help documents the options and how arguments are parsed', async () => {

@@ -1,13 +1,15 @@
-/** The `pagecall` command as users run it (the built dist/bridge/cli.js). */
+/** The `pagecall` command as users run it (the built dist/cli/main.js). */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { getJson } from '../helpers/bridge.js';
 import { run } from '../helpers/process.js';
 
-const CLI = fileURLToPath(new URL('../../dist/bridge/cli.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 
 const cli = (args: string[], env: Record<string, string> = {}) => run(process.execPath, [CLI, ...args], env);
 
@@ -60,6 +62,92 @@ describe('pagecall CLI', () => {
   test('open says exactly what to do when the browser is missing', async () => {
     const { code, stderr } = await cli(['open', 'http://127.0.0.1:9/', '--browser', '/nonexistent/chrome', '--port', '0']);
     assert.equal(code, 2);
-    assert.match(stderr, /no browser at \/nonexistent\/chrome/);
+    assert.equal(stderr, 'pagecall: no browser at /nonexistent/chrome (from --browser): no such file\n');
+  });
+
+  test('open checks --browser and PAGECALL_BROWSER before it starts a bridge', async () => {
+    // The port is taken: a bridge started first would fail with "port in use" instead.
+    const busy = await listening();
+    try {
+      const port = String((busy.address() as { port: number }).port);
+      const flag = await cli(['open', 'http://127.0.0.1:9/', '--browser', '/nonexistent/chrome', '--port', port]);
+      assert.equal(flag.code, 2);
+      assert.match(flag.stderr, /^pagecall: no browser at \/nonexistent\/chrome \(from --browser\)/);
+      const env = await cli(['open', 'http://127.0.0.1:9/', '--port', port], { PAGECALL_BROWSER: '/nonexistent/env-chrome' });
+      assert.equal(env.code, 2);
+      assert.match(env.stderr, /^pagecall: no browser at \/nonexistent\/env-chrome \(from PAGECALL_BROWSER\)/);
+      const script = await cli(['open', 'http://127.0.0.1:9/', '--port', port, '--script', '/nonexistent/hooks.js']);
+      assert.equal(script.code, 2);
+      assert.equal(script.stderr, 'pagecall: cannot read hook script /nonexistent/hooks.js: ENOENT\n');
+    } finally {
+      await new Promise((resolve) => busy.close(resolve));
+    }
+  });
+
+  test('open says when its port is taken and how to join the bridge there', async () => {
+    const busy = await listening();
+    try {
+      const port = (busy.address() as { port: number }).port;
+      const { code, stderr } = await cli(['open', 'http://127.0.0.1:9/', '--port', String(port)]);
+      assert.equal(code, 2);
+      assert.equal(stderr, `pagecall: port ${port} is in use; pick another with --port, or join the bridge there with --bridge http://127.0.0.1:${port}\n`);
+    } finally {
+      await new Promise((resolve) => busy.close(resolve));
+    }
+  });
+
+  test('--version prints the package version', async () => {
+    const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    for (const flag of ['--version', '-v']) {
+      const { code, stdout } = await cli([flag]);
+      assert.equal(code, 0);
+      assert.equal(stdout, `${version}\n`);
+    }
+  });
+
+  test('an unknown flag prints the error and one line pointing to --help, and exits 2', async () => {
+    const { code, stdout, stderr } = await cli(['serve', '--prot', '1']);
+    assert.equal(code, 2);
+    assert.equal(stdout, '');
+    assert.equal(stderr, "pagecall: unknown option '--prot'\n(Did you mean --port?)\nrun 'pagecall serve --help' for usage\n");
+    const command = await cli(['srve']);
+    assert.equal(command.code, 2);
+    assert.equal(command.stderr, "pagecall: unknown command 'srve'\n(Did you mean serve?)\nrun 'pagecall --help' for usage\n");
+  });
+
+  test('serve logs one info line at start (URL, token, changed settings) and the whole configuration at debug', async () => {
+    const token = 's'.repeat(20);
+    for (const level of ['info', 'debug']) {
+      const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--log-format', 'json', '--log-level', level, '--timeout-ms', '5000'], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+        env: { ...process.env, PAGECALL_TOKEN: token },
+      });
+      let stdout = '';
+      await new Promise<void>((resolve) => {
+        child.stdout.on('data', (d) => {
+          stdout += d;
+          if (stdout.includes('ready on')) resolve();
+        });
+      });
+      const exited = once(child, 'exit');
+      child.kill('SIGTERM');
+      await exited;
+      const entries = stdout.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as Record<string, any>);
+      const starting = entries.filter((e) => !/shutting down|stopped/.test(e.msg));
+      const info = starting.filter((e) => e.level === 30);
+      assert.equal(info.length, 1, JSON.stringify(starting));
+      assert.match(info[0]!.msg, /^pagecall \S+ listening on http:\/\/127\.0\.0\.1:\d+ \(token required, eval off; --timeout-ms=5000( --log-level=debug)?\)$/);
+      const dump = starting.filter((e) => e.msg === 'configuration');
+      assert.equal(dump.length, level === 'debug' ? 1 : 0);
+      if (level === 'debug') assert.equal(dump[0]!.config.token, '[redacted]');
+      assert.ok(!stdout.includes(token), 'the token is never logged');
+    }
   });
 });
+
+/** A TCP server holding a port on 127.0.0.1. */
+async function listening(): Promise<Server> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return server;
+}

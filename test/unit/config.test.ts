@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ConfigError, DEFAULTS, envName, redactConfig, resolveConfig } from '../../bridge/config.js';
+import { ConfigError, DEFAULTS, configSummary, envName, redactConfig, resolveConfig } from '../../bridge/config.js';
 
 describe('configuration', () => {
   test('defaults are safe: loopback, no eval, 30 s deadline', () => {
@@ -44,4 +44,17 @@ describe('configuration', () => {
     assert.equal(envName('maxBodyBytes'), 'PAGECALL_MAX_BODY_BYTES');
     assert.ok(Object.keys(DEFAULTS).includes('maxBodyBytes'));
   });
+
+  const summaries: Array<{ name: string; options: Parameters<typeof resolveConfig>[0]; summary: string }> = [
+    { name: 'defaults', options: {}, summary: 'token off, eval off' },
+    { name: 'a token, never its value', options: { token: 's'.repeat(20) }, summary: 'token required, eval off' },
+    { name: 'eval on', options: { allowEval: true }, summary: 'token off, eval on' },
+    { name: 'changed settings as flags, lists joined', options: { timeoutMs: 5_000, allowOrigins: ['https://a.example', 'https://b.example'] }, summary: 'token off, eval off; --timeout-ms=5000 --allow-origins=https://a.example,https://b.example' },
+    { name: 'host, port and log format are left to the URL and the line itself', options: { port: 0, host: 'localhost', logFormat: 'json', logLevel: 'debug' }, summary: 'token off, eval off; --log-level=debug' },
+  ];
+  for (const c of summaries) {
+    test(`the one-line startup summary: ${c.name}`, () => {
+      assert.equal(configSummary(resolveConfig(c.options)), c.summary);
+    });
+  }
 });

@@ -1,7 +1,7 @@
 /** Pure pieces behind the dashboard and the remote CLI commands. */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { formatClients, formatResult, parseCliArg, printable } from '../../bridge/cli-remote.js';
+import { formatClients, formatEmptyGroup, formatResult, parseCliArg, printable } from '../../cli/remote.js';
 import { LATENCY_SAMPLES, LatencyWindow, Ring } from '../../bridge/dashboard/live-state.js';
 import type { ClientInfo } from '../../bridge/page-client.js';
 
@@ -120,4 +120,16 @@ describe('terminal output', () => {
     );
     assert.equal(formatClients([]), 'no pages connected\n');
   });
+});
+
+describe('formatEmptyGroup', () => {
+  const page = (group: string): ClientInfo => ({ group }) as ClientInfo;
+  const cases: Array<{ name: string; group: string; others: ClientInfo[]; text: string }> = [
+    { name: 'nothing connected', group: 'g', others: [], text: 'no pages in group g; no pages connected at all\n' },
+    { name: 'other groups, sorted, with counts', group: 'shp', others: [page('shop'), page('live'), page('shop')], text: 'no pages in group shp; connected groups: live (1 page), shop (2 pages)\n' },
+    { name: 'control characters escaped', group: 'a\u001b[2J', others: [page('b\nc')], text: 'no pages in group a\\x1b[2J; connected groups: b\\nc (1 page)\n' },
+  ];
+  for (const c of cases) {
+    test(c.name, () => assert.equal(formatEmptyGroup(c.group, c.others), c.text));
+  }
 });

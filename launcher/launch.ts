@@ -6,8 +6,9 @@
  */
 import { readFile } from 'node:fs/promises';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { startBridge, type Bridge, type StartOptions } from '../../bridge/bridge.js';
-import { injectorScript } from '../../bridge/injector-script.js';
+import { startBridge, type Bridge, type StartOptions } from '../bridge/bridge.js';
+import { DEFAULT_GROUP } from '../bridge/config.js';
+import { injectorScript } from '../bridge/injector-script.js';
 import { defaultBrowserArgs, findBrowser } from './find-browser.js';
 
 /** Chrome features that block a public page from reaching 127.0.0.1 (see docs/browser-obstacles.md). */
@@ -57,19 +58,35 @@ export interface Launched {
   close(): Promise<void>;
 }
 
+/** Raised when a hook script file cannot be read; the message names the file. */
+export class HookScriptError extends Error {
+  override readonly name = 'HookScriptError';
+}
+
 async function loadScripts(scripts: LaunchOptions['scripts']): Promise<string[]> {
-  return Promise.all((scripts ?? []).map(async (s) => (typeof s === 'string' ? readFile(s, 'utf8') : s.content)));
+  return Promise.all(
+    (scripts ?? []).map(async (s) => {
+      if (typeof s !== 'string') return s.content;
+      try {
+        return await readFile(s, 'utf8');
+      } catch (error) {
+        throw new HookScriptError(`cannot read hook script ${s}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+      }
+    }),
+  );
 }
 
 /** Launches Chromium with pagecall injected into every page. */
 export async function launch(options: LaunchOptions): Promise<Launched> {
-  const group = options.group ?? 'default';
+  const group = options.group ?? DEFAULT_GROUP;
   const tabsPerUrl = Math.max(1, options.tabs ?? 1);
   const bypassCSP = options.bypassCSP !== false;
+  // Checked before a bridge starts, so a wrong --browser or PAGECALL_BROWSER fails fast, with nothing to undo.
+  const executablePath = options.browser || options.cdpUrl ? undefined : findBrowser(options.browserPath).path;
+  const hooks = await loadScripts(options.scripts);
   const bridge = options.bridgeUrl ? null : await startBridge({ port: 0, ...options.bridgeOptions });
   const bridgeUrl = options.bridgeUrl ?? bridge!.url;
   const token = options.token ?? bridge?.config.token;
-  const hooks = await loadScripts(options.scripts);
   const settings: Parameters<typeof injectorScript>[0] = { bridgeUrl, group };
   if (token !== undefined) settings.token = token;
   const client = injectorScript(settings);
@@ -89,7 +106,7 @@ export async function launch(options: LaunchOptions): Promise<Launched> {
       context = browser.contexts()[0] ?? (await browser.newContext({ bypassCSP }));
     } else {
       browser = await chromium.launch({
-        executablePath: findBrowser(options.browserPath).path,
+        executablePath,
         headless: !options.headful,
         args: [...defaultBrowserArgs(), LNA_DISABLE_FLAG, ...(options.args ?? [])],
       });

@@ -2,7 +2,11 @@
  * `pagecall clients` and `pagecall call`: talk to a running bridge over its HTTP API and print
  * readable results (or the API's JSON with --json). Errors print `CODE: message` and exit 1.
  */
-import type { ClientInfo } from './page-client.js';
+import { Command } from 'commander';
+import { DEFAULTS } from '../bridge/config.js';
+import type { ClientInfo } from '../bridge/page-client.js';
+import { parseWholeNumber, withEnvToken } from './flags.js';
+import { print, printError as printToStderr } from './stdio.js';
 
 /** Where the bridge is and how to reach it. */
 export interface RemoteFlags {
@@ -36,7 +40,7 @@ const DEFAULT_CALL_TIMEOUT_MS = 30_000;
 
 /** The default bridge URL: $PAGECALL_URL, else the default port on loopback. */
 export function defaultBridgeUrl(env: Record<string, string | undefined> = process.env): string {
-  return env.PAGECALL_URL ?? 'http://127.0.0.1:12180';
+  return env.PAGECALL_URL ?? `http://127.0.0.1:${DEFAULTS.port}`;
 }
 
 /** A command-line argument as a call argument: JSON when it parses (`5`, `true`, `{"a":1}`, `"5"`), else the string itself. */
@@ -161,10 +165,31 @@ export function formatResult(value: unknown, tty: boolean): string {
   return `${JSON.stringify(value, null, 2) ?? 'undefined'}\n`;
 }
 
+/** What `clients --group g` prints when g has no pages: the group, and the groups that do have pages. */
+export function formatEmptyGroup(group: string, others: readonly ClientInfo[]): string {
+  const counts = new Map<string, number>();
+  for (const c of others) counts.set(c.group, (counts.get(c.group) ?? 0) + 1);
+  const listed = [...counts.keys()].sort().map((name) => `${oneLine(name)} (${counts.get(name)} ${counts.get(name) === 1 ? 'page' : 'pages'})`);
+  return `no pages in group ${oneLine(group)}; ${listed.length ? `connected groups: ${listed.join(', ')}` : 'no pages connected at all'}\n`;
+}
+
 /** `pagecall clients`: returns the exit code. */
-export function clientsCommand(flags: ClientsFlags, output: Output): Promise<number> {
+export async function clientsCommand(flags: ClientsFlags, output: Output): Promise<number> {
   const path = flags.group === undefined ? '/v1/clients' : `/v1/clients?group=${encodeURIComponent(flags.group)}`;
-  return run(output, flags, () => request(flags, 'GET', path, undefined, 10_000), (body) => output.out(formatClients(body.clients as ClientInfo[])));
+  let all: ClientInfo[] = [];
+  const work = async (): Promise<ApiBody> => {
+    const body = await request(flags, 'GET', path, undefined, 10_000);
+    // An empty group is often a typo: fetch the others to name them.
+    if (body.ok && flags.group !== undefined && !flags.json && (body.clients as ClientInfo[]).length === 0) {
+      const everyone = await request(flags, 'GET', '/v1/clients', undefined, 10_000);
+      if (everyone.ok) all = everyone.clients as ClientInfo[];
+    }
+    return body;
+  };
+  return run(output, flags, work, (body) => {
+    const clients = body.clients as ClientInfo[];
+    output.out(clients.length === 0 && flags.group !== undefined ? formatEmptyGroup(flags.group, all) : formatClients(clients));
+  });
 }
 
 /** `pagecall call`: returns the exit code. */
@@ -174,4 +199,53 @@ export function callCommand(group: string, action: string, args: readonly string
   if (flags.timeoutMs !== undefined) body.timeoutMs = flags.timeoutMs;
   const wait = (flags.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS) + SLACK_MS;
   return run(output, flags, () => request(flags, 'POST', '/v1/call', body, wait), (res) => output.out(formatResult(res.result, output.tty)));
+}
+
+/** Where the commands' output goes when run from the command line. */
+const stdio: Output = { out: print, err: printToStderr, tty: process.stdout.isTTY === true };
+
+/** The flags every command that talks to a running bridge takes. */
+function remoteOptions(command: Command): Command {
+  return command
+    .option('-u, --url <url>', 'bridge base URL [env PAGECALL_URL]', defaultBridgeUrl())
+    .option('-t, --token <token>', 'bridge token [env PAGECALL_TOKEN]')
+    .option('--json', 'print the API response as JSON');
+}
+
+/** The `clients` command. */
+export function clientsCli(): Command {
+  return remoteOptions(
+    new Command('clients')
+      .description('list the pages connected to a running bridge, by group')
+      .option('-g, --group <name>', 'only pages of this group'),
+  ).action(async (flags: ClientsFlags) => {
+    process.exitCode = await clientsCommand(withEnvToken(flags), stdio);
+  });
+}
+
+/** The `call` command. */
+export function callCli(): Command {
+  return remoteOptions(
+    new Command('call')
+      .description('call a page function through a running bridge and print its result')
+      .argument('<group>', 'group the pages joined')
+      .argument('<action>', 'function name the page registered')
+      .argument('[args...]', 'arguments: each is parsed as JSON when it parses (5, true, null, {"a":1}, \'"5"\'), else taken as a string')
+      .option('--client-id <id>', 'run in this page only')
+      .option('--timeout-ms <n>', "deadline in ms (default: the bridge's --timeout-ms)", parseWholeNumber),
+  )
+    .addHelpText(
+      'after',
+      `
+Prints a string result as it is and any other result as JSON; with --json, the whole response.
+A failed call prints CODE: message to stderr and exits 1. Put -- before arguments that start with "--".
+
+Examples:
+  pagecall call shop sign /api/items?page=1
+  pagecall call live decode '{"$bytes":"CgVoZWxsbw=="}' --json
+  pagecall call demo add 2 3 --client-id x7d0q2m4p9aa`,
+    )
+    .action(async (group: string, action: string, args: string[], flags: CallFlags) => {
+      process.exitCode = await callCommand(group, action, args, withEnvToken(flags), stdio);
+    });
 }
