@@ -232,7 +232,7 @@ def read_timeout(timeout_ms: Optional[int], default_timeout_ms: Optional[int]) -
     return (ms / 1000.0 if ms is not None else _BRIDGE_MAX_TIMEOUT_S) + _DEADLINE_GRACE_S
 
 
-def parse_envelope(status: int, headers: Mapping[str, str], body: bytes) -> Dict[str, Any]:
+def parse_envelope(status: int, headers: Any, body: bytes) -> Dict[str, Any]:
     """Reads a response: the ``{ok: true, ...}`` envelope, or raises the coded error it carries."""
     request_id = headers.get("x-request-id")
     try:

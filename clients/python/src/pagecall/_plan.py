@@ -4,8 +4,7 @@ batch chunking and error mapping are written once and behave the same in both.""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from typing import Any, Dict, Generator, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Generator, List, Optional, Protocol, Sequence, Tuple, Union
 
 from . import _core
 from ._core import Attempts, ClientInfo, RetryPolicy
@@ -14,33 +13,45 @@ from .errors import BadResponse, NoClient, Overloaded, PagecallError, PayloadToo
 log = logging.getLogger("pagecall")
 
 
-@dataclass(frozen=True)
 class Request:
     """One HTTP exchange to make."""
 
-    method: str
-    path: str
-    body: Optional[bytes]
-    #: Seconds to wait for the answer.
-    timeout: float
-    #: True when sending it twice is harmless (GET): it may be resent after a broken connection.
-    idempotent: bool
+    __slots__ = ("method", "path", "body", "timeout", "idempotent")
+
+    def __init__(self, method: str, path: str, body: Optional[bytes], timeout: float, idempotent: bool) -> None:
+        self.method = method
+        self.path = path
+        self.body = body
+        #: Seconds to wait for the answer.
+        self.timeout = timeout
+        #: True when sending it twice is harmless (GET): it may be resent after a broken connection.
+        self.idempotent = idempotent
 
 
-@dataclass(frozen=True)
+class Headers(Protocol):
+    """Response headers: http.client's message or httpx's headers, both case-insensitive."""
+
+    def get(self, name: str) -> Optional[str]: ...
+
+
 class Reply:
-    """An HTTP answer; header names are lower case."""
+    """An HTTP answer; ``headers.get(name)`` ignores the case of ``name``."""
 
-    status: int
-    headers: Mapping[str, str]
-    body: bytes
+    __slots__ = ("status", "headers", "body")
+
+    def __init__(self, status: int, headers: Headers, body: bytes) -> None:
+        self.status = status
+        self.headers = headers
+        self.body = body
 
 
-@dataclass(frozen=True)
 class Sleep:
     """Wait this many seconds before the next step."""
 
-    seconds: float
+    __slots__ = ("seconds",)
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
 
 
 Step = Union[Request, Sleep]

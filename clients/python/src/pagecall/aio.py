@@ -161,4 +161,4 @@ class AsyncBridge:
             raise Timeout(f"no answer from the bridge at {self.url} within {request.timeout:g} s", {"source": "client"}) from error
         except httpx.TransportError as error:
             raise BridgeUnavailable(f"the connection to the bridge at {self.url} broke before it answered: {error!r}", {"sent": True, "reason": "broken"}) from error
-        return _plan.Reply(response.status_code, {k.lower(): v for k, v in response.headers.items()}, response.content)
+        return _plan.Reply(response.status_code, response.headers, response.content)

@@ -16,20 +16,38 @@ from .errors import BridgeUnavailable, PagecallError, Timeout
 __all__ = ["Bridge"]
 
 
-class _Connection(http.client.HTTPConnection):
+class _OneWrite:
+    """Sends a request's head and body in one write: one syscall and one TCP segment, where
+    http.client would send two (the bridge then reads the whole request at once)."""
+
+    _buffer: List[bytes]
+
+    def _send_output(self, message_body: Any = None, encode_chunked: bool = False) -> None:
+        if isinstance(message_body, bytes) and not encode_chunked and isinstance(getattr(self, "_buffer", None), list):
+            self._buffer.extend((b"", b""))
+            head = b"\r\n".join(self._buffer)
+            del self._buffer[:]
+            self.send(head + message_body)  # type: ignore[attr-defined]
+        else:
+            super()._send_output(message_body, encode_chunked)  # type: ignore[misc]
+
+
+class _Connection(_OneWrite, http.client.HTTPConnection):
     """An HTTP/1.1 connection with Nagle off: a request is one small write and its answer is awaited."""
 
     idle_since = 0.0
+    read_timeout: Optional[float] = None
 
     def connect(self) -> None:
         super().connect()
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
-class _TlsConnection(http.client.HTTPSConnection):
+class _TlsConnection(_OneWrite, http.client.HTTPSConnection):
     """The HTTPS form of _Connection (a bridge behind a TLS proxy)."""
 
     idle_since = 0.0
+    read_timeout: Optional[float] = None
 
     def connect(self) -> None:
         super().connect()
@@ -126,6 +144,8 @@ class Bridge:
         self._policy = retry_policy
         self._pool = _Pool(self._endpoint, pool_size, connect_timeout, idle_timeout)
         self._batch_state = _plan.BatchState()
+        self._get_headers = dict(self._endpoint.headers)
+        self._post_headers = {**self._endpoint.headers, "content-type": "application/json"}
 
     @property
     def url(self) -> str:
@@ -236,11 +256,10 @@ class Bridge:
                 reason = "refused" if isinstance(error, ConnectionRefusedError) else "connect"
                 raise BridgeUnavailable(f"cannot connect to the bridge at {self.url}: {error} (is it running? start it with: npx pagecall serve)", {"sent": False, "reason": reason}) from error
         try:
-            conn.sock.settimeout(request.timeout)
-            headers = dict(self._endpoint.headers)
-            if request.body is not None:
-                headers["content-type"] = "application/json"
-            conn.request(request.method, self._endpoint.base_path + request.path, request.body, headers)
+            if conn.read_timeout != request.timeout:
+                conn.sock.settimeout(request.timeout)
+                conn.read_timeout = request.timeout
+            conn.request(request.method, self._endpoint.base_path + request.path, request.body, self._post_headers if request.body is not None else self._get_headers)
             response = conn.getresponse()
             body = response.read()
         except socket.timeout as error:
@@ -253,4 +272,5 @@ class Bridge:
             conn.close()
         else:
             self._pool.give_back(conn)
-        return _plan.Reply(response.status, {k.lower(): v for k, v in response.getheaders()}, body)
+        # The header block as parsed (case-insensitive .get): no dict built for the two headers read.
+        return _plan.Reply(response.status, response.msg, body)
