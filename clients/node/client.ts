@@ -238,7 +238,7 @@ export class PagecallClient {
   // open its request with transport.open() and read the body as it arrives, under the same
   // retry policy, codec and errors as call().
 
-  /** Closes idle connections; requests still running finish first. */
+  /** Closes every connection; calls still running fail with BRIDGE_UNAVAILABLE. */
   close(): void {
     this.endpoint.agent.destroy();
   }

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { ERRORS } from '../../protocol/index.js';
@@ -16,7 +17,9 @@ test('the Python client has one exception class per catalogue code, with its sta
     Object.fromEntries(Object.entries(classes).map(([code, c]) => [code, { status: c.status, retryable: c.retryable }])),
     Object.fromEntries(Object.entries(ERRORS).map(([code, spec]) => [code, { status: spec.status, retryable: spec.retryable }])),
   );
+  const docs = readFileSync(new URL('../../docs/clients.md', import.meta.url), 'utf8');
   for (const [code, c] of Object.entries(classes)) {
     assert.ok(/^[A-Z][A-Za-z]+$/.test(c.name), `${code} has a class name (${c.name})`);
+    assert.ok(docs.includes(`\`${c.name}\``) && docs.includes(`\`${code}\``), `docs/clients.md lists ${c.name} (${code})`);
   }
 });
