@@ -84,3 +84,25 @@ def test_async_retries_a_refused_connection_while_the_bridge_restarts(pages, ret
             return await call
 
     assert run(main()) == ["back"]
+
+
+def test_cancelling_a_task_cancels_the_call_in_the_page(pages) -> None:
+    async def main():
+        async with pagecall.AsyncBridge(pages.url("main"), pages.token("main")) as b:
+            task = asyncio.ensure_future(b.call("py", "hang", timeout_ms=60_000))
+            await _until(b, lambda pages_: sum(p.in_flight for p in pages_) == 1)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            # The closed connection told the bridge the caller left: the call is gone from the page.
+            await _until(b, lambda pages_: sum(p.in_flight for p in pages_) == 0)
+
+    run(main())
+
+
+async def _until(b, check, timeout: float = 20.0) -> None:
+    """Waits for bridge state that has no event to wait on."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not check(await b.clients("py")):
+        assert asyncio.get_running_loop().time() < deadline, "the bridge never reached the expected state"
+        await asyncio.sleep(0.01)

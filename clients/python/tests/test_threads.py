@@ -1,6 +1,7 @@
 """One Bridge shared by many threads: every thread gets its own answers, over a few reused connections."""
 from __future__ import annotations
 
+import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -63,3 +64,22 @@ def test_threads_share_batches_too(bridge: pagecall.Bridge) -> None:
     with ThreadPoolExecutor(4) as pool:
         results = list(pool.map(lambda w: bridge.batch("py", "double", range(w * 100, w * 100 + 75)), range(4)))
     assert results == [[n * 2 for n in range(w * 100, w * 100 + 75)] for w in range(4)]
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_forked_child_opens_its_own_connections(bridge: pagecall.Bridge) -> None:
+    assert bridge.call("py", "echo", 1) == [1]
+    inherited = bridge._pool._idle[-1]
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            # The parent's socket must not carry the child's request: answers would cross.
+            if bridge.call("py", "echo", 2) == [2] and all(conn is not inherited for conn in bridge._pool._idle):
+                code = 0
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert bridge.call("py", "echo", 3) == [3]
+    assert bridge._pool._idle[-1] is inherited

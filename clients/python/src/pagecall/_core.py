@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import time
 from dataclasses import dataclass
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 from urllib.parse import quote, urlsplit
 
-from .codec import CodecError, decode, encode_args
+from datetime import datetime
+
+from .codec import CodecError, _decode_date, decode, encode_args
 from .errors import (
     BadRequest,
     BadResponse,
@@ -131,12 +134,16 @@ class Endpoint:
     scheme: str
     host: str
     port: int
+    #: Path prefix when the bridge sits behind a proxy at a sub-path (``/pagecall``), else ``""``.
     base_path: str
+    #: The Host header: the URL's host and port, as given.
+    host_header: str
+    #: Lower-case names; validated to hold no line breaks.
     headers: Mapping[str, str]
     url: str
 
-    def path(self, route: str) -> str:
-        return self.base_path + route
+
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+\Z")
 
 
 def resolve_endpoint(url: Optional[str], token: Optional[str], headers: Optional[Mapping[str, str]], client: str) -> Endpoint:
@@ -147,16 +154,21 @@ def resolve_endpoint(url: Optional[str], token: Optional[str], headers: Optional
     parts = urlsplit(raw)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"url: expected http://host:port or https://host:port, got {raw!r}")
-    if parts.query or parts.fragment:
-        raise ValueError(f"url: expected no query or fragment, got {raw!r}")
+    if parts.query or parts.fragment or parts.username is not None:
+        raise ValueError(f"url: expected no credentials, query or fragment, got {raw!r} (pass the token as token= or PAGECALL_TOKEN)")
     port = parts.port or (443 if parts.scheme == "https" else 80)
-    base = parts.path.rstrip("/")
+    base = quote(parts.path.rstrip("/"), safe="/%:@!$&'()*+,;=-._~")
     merged: Dict[str, str] = {"user-agent": f"pagecall-{client}/{VERSION}"}
     if token:
         merged["authorization"] = f"Bearer {token}"
     for name, value in (headers or {}).items():
         merged[name.lower()] = value
-    return Endpoint(parts.scheme, parts.hostname, port, base, merged, f"{parts.scheme}://{parts.netloc}{base}")
+    for name, value in merged.items():
+        if not _HEADER_NAME.match(name):
+            raise ValueError(f"headers: {name!r} is not a valid header name")
+        if not isinstance(value, str) or "\r" in value or "\n" in value:
+            raise ValueError(f"headers: the value of {name!r} must be a string without line breaks")
+    return Endpoint(parts.scheme, parts.hostname, port, base, parts.netloc, merged, f"{parts.scheme}://{parts.netloc}{base}")
 
 
 def _options(body: Dict[str, Any], client_id: Optional[str], timeout_ms: Optional[int], retry: Optional[bool], balance: Optional[str]) -> None:
@@ -322,7 +334,7 @@ class ClientInfo:
     origin: Optional[str]
     remote_address: Optional[str]
     #: When it connected (UTC).
-    connected_at: Optional[Any]
+    connected_at: Optional[datetime]
     #: Calls running in it now.
     in_flight: int
     #: Calls it answered, and how many of them failed.
@@ -331,11 +343,11 @@ class ClientInfo:
 
     @classmethod
     def from_wire(cls, raw: Mapping[str, Any]) -> "ClientInfo":
-        from .codec import _decode_date
-
+        """Reads one entry of GET /v1/clients."""
         connected = raw.get("connectedAt")
         try:
-            connected_at = _decode_date(connected) if isinstance(connected, str) else None
+            decoded = _decode_date(connected) if isinstance(connected, str) else None
+            connected_at = decoded if isinstance(decoded, datetime) else None
         except CodecError:
             connected_at = None
         return cls(

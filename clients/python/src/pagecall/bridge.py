@@ -11,29 +11,15 @@ from typing import Any, Iterable, List, Mapping, Optional
 
 from . import _plan
 from ._core import ClientInfo, Endpoint, RetryPolicy, resolve_endpoint
-from .errors import BridgeUnavailable, PagecallError, Timeout
+from .errors import BadResponse, BridgeUnavailable, PagecallError, Timeout
 
 __all__ = ["Bridge"]
 
 
-class _OneWrite:
-    """Sends a request's head and body in one write: one syscall and one TCP segment, where
-    http.client would send two (the bridge then reads the whole request at once)."""
-
-    _buffer: List[bytes]
-
-    def _send_output(self, message_body: Any = None, encode_chunked: bool = False) -> None:
-        if isinstance(message_body, bytes) and not encode_chunked and isinstance(getattr(self, "_buffer", None), list):
-            self._buffer.extend((b"", b""))
-            head = b"\r\n".join(self._buffer)
-            del self._buffer[:]
-            self.send(head + message_body)  # type: ignore[attr-defined]
-        else:
-            super()._send_output(message_body, encode_chunked)  # type: ignore[misc]
-
-
-class _Connection(_OneWrite, http.client.HTTPConnection):
-    """An HTTP/1.1 connection with Nagle off: a request is one small write and its answer is awaited."""
+class _Connection(http.client.HTTPConnection):
+    """A connection to the bridge with Nagle off. http.client opens it (and wraps TLS in the HTTPS
+    form); the Bridge writes requests itself (see Bridge._exchange) and reads answers with
+    http.client's HTTPResponse."""
 
     idle_since = 0.0
     read_timeout: Optional[float] = None
@@ -43,7 +29,7 @@ class _Connection(_OneWrite, http.client.HTTPConnection):
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
-class _TlsConnection(_OneWrite, http.client.HTTPSConnection):
+class _TlsConnection(http.client.HTTPSConnection):
     """The HTTPS form of _Connection (a bridge behind a TLS proxy)."""
 
     idle_since = 0.0
@@ -142,10 +128,16 @@ class Bridge:
         self._endpoint = resolve_endpoint(url, token, headers, "python")
         self._timeout_ms = timeout_ms
         self._policy = retry_policy
-        self._pool = _Pool(self._endpoint, pool_size, connect_timeout, idle_timeout)
+        self._pool_settings = (pool_size, connect_timeout, idle_timeout)
+        self._pool = _Pool(self._endpoint, *self._pool_settings)
         self._batch_state = _plan.BatchState()
-        self._get_headers = dict(self._endpoint.headers)
-        self._post_headers = {**self._endpoint.headers, "content-type": "application/json"}
+        # Every request's head but its first line and length, built once: a request is then one
+        # join and one write (http.client would validate each header again, and send the head and
+        # the body in two writes).
+        static = "".join(f"{name}: {value}\r\n" for name, value in self._endpoint.headers.items())
+        common = f"host: {self._endpoint.host_header}\r\naccept-encoding: identity\r\n{static}"
+        self._get_head = (common + "\r\n").encode("latin-1")
+        self._post_head = (common + "content-type: application/json\r\ncontent-length: ").encode("latin-1")
 
     @property
     def url(self) -> str:
@@ -163,8 +155,8 @@ class Bridge:
 
     def close(self) -> None:
         """Closes the idle connections. The Bridge stays usable (new connections are opened)."""
-        self._pool.close()
-        self._pool = _Pool(self._endpoint, self._pool._size, self._pool._connect_timeout, self._pool._idle_timeout)
+        old, self._pool = self._pool, _Pool(self._endpoint, *self._pool_settings)
+        old.close()
 
     def call(
         self,
@@ -256,18 +248,32 @@ class Bridge:
                 reason = "refused" if isinstance(error, ConnectionRefusedError) else "connect"
                 raise BridgeUnavailable(f"cannot connect to the bridge at {self.url}: {error} (is it running? start it with: npx pagecall serve)", {"sent": False, "reason": reason}) from error
         try:
+            sock = conn.sock
             if conn.read_timeout != request.timeout:
-                conn.sock.settimeout(request.timeout)
+                sock.settimeout(request.timeout)
                 conn.read_timeout = request.timeout
-            conn.request(request.method, self._endpoint.base_path + request.path, request.body, self._post_headers if request.body is not None else self._get_headers)
-            response = conn.getresponse()
+            line = f"{request.method} {self._endpoint.base_path}{request.path} HTTP/1.1\r\n".encode("ascii")
+            if request.body is None:
+                sock.sendall(line + self._get_head)
+            else:
+                sock.sendall(b"".join((line, self._post_head, b"%d\r\n\r\n" % len(request.body), request.body)))
+            response = http.client.HTTPResponse(sock, method=request.method)
+            response.begin()
             body = response.read()
         except socket.timeout as error:
             conn.close()
             raise Timeout(f"no answer from the bridge at {self.url} within {request.timeout:g} s", {"source": "client"}) from error
-        except (OSError, http.client.HTTPException) as error:
+        except (OSError, http.client.RemoteDisconnected, http.client.IncompleteRead) as error:
             conn.close()
             raise BridgeUnavailable(f"the connection to the bridge at {self.url} broke before it answered: {error!r}", {"sent": True, "reason": "broken"}) from error
+        except http.client.HTTPException as error:
+            conn.close()
+            raise BadResponse(f"the server at {self.url} does not answer HTTP/1.1 the way a pagecall bridge does: {error!r}", request_id=None) from error
+        except BaseException:
+            # Interrupted (KeyboardInterrupt...): closing the connection tells the bridge the caller
+            # left, so it cancels the call in the page; the connection is never reused mid-exchange.
+            conn.close()
+            raise
         if response.will_close:
             conn.close()
         else:
