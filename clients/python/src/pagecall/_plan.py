@@ -4,11 +4,11 @@ batch chunking and error mapping are written once and behave the same in both.""
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, Generator, List, Optional, Protocol, Sequence, Tuple, Union
+from typing import Any, Dict, Generator, List, Mapping, Optional, Protocol, Sequence, Tuple, TypeVar, Union
 
 from . import _core
 from ._core import Attempts, ClientInfo, RetryPolicy
-from .errors import BadResponse, NoClient, Overloaded, PagecallError, PayloadTooLarge
+from .errors import NoClient, Overloaded, PagecallError, PayloadTooLarge
 
 log = logging.getLogger("pagecall")
 
@@ -54,8 +54,10 @@ class Sleep:
         self.seconds = seconds
 
 
+T = TypeVar("T")
 Step = Union[Request, Sleep]
-Plan = Generator[Step, Optional[Reply], Any]
+#: An operation: yields steps, is sent each Request's Reply, returns its result.
+Plan = Generator[Step, Optional[Reply], T]
 
 
 def exchange(request: Request, attempts: Attempts, what: str) -> Generator[Step, Optional[Reply], Tuple[Reply, Dict[str, Any]]]:
@@ -73,7 +75,7 @@ def exchange(request: Request, attempts: Attempts, what: str) -> Generator[Step,
             yield Sleep(delay)
 
 
-def call(group: str, action: str, args: Sequence[Any], client_id: Optional[str], timeout_ms: Optional[int], retry: Optional[bool], balance: Optional[str], default_timeout_ms: Optional[int], policy: RetryPolicy) -> Plan:
+def call(group: str, action: str, args: Sequence[Any], client_id: Optional[str], timeout_ms: Optional[int], retry: Optional[bool], balance: Optional[str], default_timeout_ms: Optional[int], policy: RetryPolicy) -> Plan[Any]:
     """POST /v1/call; returns the decoded result."""
     _core.check_names(group, action)
     effective = timeout_ms if timeout_ms is not None else default_timeout_ms
@@ -140,7 +142,7 @@ def _run_chunk(group: str, action: str, items: Sequence[Dict[str, Any]], options
         pending = retryable
 
 
-def batch(group: str, action: str, calls: Sequence[Any], client_id: Optional[str], timeout_ms: Optional[int], retry: Optional[bool], balance: Optional[str], default_timeout_ms: Optional[int], policy: RetryPolicy, chunk_size: Optional[int], return_exceptions: bool, state: BatchState) -> Plan:
+def batch(group: str, action: str, calls: Sequence[Any], client_id: Optional[str], timeout_ms: Optional[int], retry: Optional[bool], balance: Optional[str], default_timeout_ms: Optional[int], policy: RetryPolicy, chunk_size: Optional[int], return_exceptions: bool, state: BatchState) -> Plan[List[Any]]:
     """POST /v1/batch, one request per chunk, results in order."""
     _core.check_names(group, action)
     if chunk_size is not None and (isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1):
@@ -170,7 +172,7 @@ def get(path: str, policy: RetryPolicy, what: str) -> Generator[Step, Optional[R
     return (yield from exchange(Request("GET", path, None, _core.read_timeout(30_000, None), True), Attempts(policy, True), what))
 
 
-def clients(group: Optional[str], policy: RetryPolicy) -> Plan:
+def clients(group: Optional[str], policy: RetryPolicy) -> Plan[List[ClientInfo]]:
     """GET /v1/clients."""
     if group is not None:
         _core.check_names(group)
@@ -178,13 +180,13 @@ def clients(group: Optional[str], policy: RetryPolicy) -> Plan:
     return _core.clients_from(envelope, reply.headers.get("x-request-id"))
 
 
-def health(policy: RetryPolicy) -> Plan:
+def health(policy: RetryPolicy) -> Plan[Mapping[str, Any]]:
     """GET /health."""
     _, envelope = yield from get("/health", policy, "health")
     return envelope
 
 
-def wait_for_action(group: str, action: str, timeout: float, policy: RetryPolicy, clock: Any) -> Plan:
+def wait_for_action(group: str, action: str, timeout: float, policy: RetryPolicy, clock: Any) -> Plan[ClientInfo]:
     """Polls GET /v1/clients until a page of ``group`` registered ``action``; returns that page."""
     _core.check_names(group, action)
     deadline = clock() + timeout
@@ -200,7 +202,7 @@ def wait_for_action(group: str, action: str, timeout: float, policy: RetryPolicy
         delay = min(delay * 2, 0.5)
 
 
-def eval_code(group: str, code: str, client_id: Optional[str], timeout_ms: Optional[int], default_timeout_ms: Optional[int], policy: RetryPolicy) -> Plan:
+def eval_code(group: str, code: str, client_id: Optional[str], timeout_ms: Optional[int], default_timeout_ms: Optional[int], policy: RetryPolicy) -> Plan[Any]:
     """POST /v1/eval; returns the decoded value."""
     _core.check_names(group)
     if not isinstance(code, str):
@@ -211,7 +213,7 @@ def eval_code(group: str, code: str, client_id: Optional[str], timeout_ms: Optio
     return _core.decode_result(envelope.get("result"), _core.body_is_tagged(reply.body), reply.headers.get("x-request-id"))
 
 
-def kick(client_id: str, policy: RetryPolicy) -> Plan:
+def kick(client_id: str, policy: RetryPolicy) -> Plan[None]:
     """DELETE /v1/clients/:id."""
     if not isinstance(client_id, str):
         raise TypeError(f"client_id: expected str, got {type(client_id).__name__}")
@@ -220,4 +222,4 @@ def kick(client_id: str, policy: RetryPolicy) -> Plan:
     return None
 
 
-__all__ = ["BadResponse", "BatchState", "Plan", "Reply", "Request", "Sleep", "batch", "call", "clients", "eval_code", "health", "kick", "wait_for_action"]
+__all__ = ["BatchState", "Headers", "Plan", "Reply", "Request", "Sleep", "batch", "call", "clients", "eval_code", "health", "kick", "wait_for_action"]

@@ -130,11 +130,11 @@ class AsyncBridge:
         """Bridge.health, awaited."""
         return await self._drive(_plan.health(self._policy))
 
-    async def _drive(self, plan: _plan.Plan) -> Any:
+    async def _drive(self, plan: _plan.Plan[_plan.T]) -> _plan.T:
         try:
             step = next(plan)
             while True:
-                if type(step) is _plan.Sleep:
+                if isinstance(step, _plan.Sleep):
                     await asyncio.sleep(step.seconds)
                     step = plan.send(None)
                     continue
@@ -145,7 +145,8 @@ class AsyncBridge:
                     continue
                 step = plan.send(reply)
         except StopIteration as done:
-            return done.value
+            result: _plan.T = done.value
+            return result
 
     async def _exchange(self, request: _plan.Request) -> _plan.Reply:
         headers = {"content-type": "application/json"} if request.body is not None else None

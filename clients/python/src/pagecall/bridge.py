@@ -7,7 +7,7 @@ import select
 import socket
 import threading
 import time
-from typing import Any, Iterable, List, Mapping, Optional
+from typing import Any, Iterable, List, Mapping, Optional, cast
 
 from . import _plan
 from ._core import ClientInfo, Endpoint, RetryPolicy, resolve_endpoint
@@ -221,11 +221,11 @@ class Bridge:
         """GET /health: name, version, protocol, clients, tokenRequired."""
         return self._drive(_plan.health(self._policy))
 
-    def _drive(self, plan: _plan.Plan) -> Any:
+    def _drive(self, plan: _plan.Plan[_plan.T]) -> _plan.T:
         try:
             step = next(plan)
             while True:
-                if type(step) is _plan.Sleep:
+                if isinstance(step, _plan.Sleep):
                     time.sleep(step.seconds)
                     step = plan.send(None)
                     continue
@@ -236,7 +236,8 @@ class Bridge:
                     continue
                 step = plan.send(reply)
         except StopIteration as done:
-            return done.value
+            result: _plan.T = done.value
+            return result
 
     def _exchange(self, request: _plan.Request) -> _plan.Reply:
         conn = self._pool.take()
@@ -248,7 +249,7 @@ class Bridge:
                 reason = "refused" if isinstance(error, ConnectionRefusedError) else "connect"
                 raise BridgeUnavailable(f"cannot connect to the bridge at {self.url}: {error} (is it running? start it with: npx pagecall serve)", {"sent": False, "reason": reason}) from error
         try:
-            sock = conn.sock
+            sock = cast(socket.socket, conn.sock)  # connected above
             if conn.read_timeout != request.timeout:
                 sock.settimeout(request.timeout)
                 conn.read_timeout = request.timeout

@@ -20,7 +20,7 @@ import enum
 import math
 import re
 from datetime import date, datetime, timedelta, timezone
-from typing import Any, Dict, List, Union
+from typing import Any, Dict, List, Sequence, Union
 
 __all__ = ["TAGS", "UNDEFINED", "JsMap", "CodecError", "encode", "encode_args", "decode", "MAX_SAFE_INTEGER", "MAX_DEPTH"]
 
@@ -244,7 +244,7 @@ def encode(value: Any) -> Json:
         raise CodecError(error.reason, error.path.lstrip(".")) from None
 
 
-def encode_args(args: "tuple[Any, ...] | list[Any]") -> List[Json]:
+def encode_args(args: Sequence[Any]) -> List[Json]:
     """Encodes an argument list; errors name the argument (``args[1].key``)."""
     out: List[Json] = []
     active: "set[int]" = set()

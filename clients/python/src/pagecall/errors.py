@@ -84,6 +84,11 @@ def _field(data: Any, name: str) -> Any:
     return data.get(name) if isinstance(data, Mapping) else None
 
 
+def _int_field(data: Any, name: str) -> Optional[int]:
+    value = _field(data, name)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 class BadRequest(PagecallError):
     """The request is malformed (the message names the field), or an argument cannot be encoded."""
 
@@ -145,7 +150,7 @@ class PayloadTooLarge(PagecallError):
     @property
     def limit(self) -> Optional[int]:
         """The limit that was exceeded (bytes, or calls per batch)."""
-        return _field(self.data, "limit")
+        return _int_field(self.data, "limit")
 
 
 class UnsupportedMediaType(PagecallError):
@@ -202,7 +207,8 @@ class PageError(PagecallError):
     @property
     def client_id(self) -> Optional[str]:
         """The page that threw."""
-        return _field(self.data, "clientId")
+        value = _field(self.data, "clientId")
+        return value if isinstance(value, str) else None
 
 
 class ClientDisconnected(PagecallError):
@@ -225,7 +231,7 @@ class ResultTooLarge(PagecallError):
     @property
     def limit(self) -> Optional[int]:
         """The bridge's frame limit in bytes."""
-        return _field(self.data, "limit")
+        return _int_field(self.data, "limit")
 
 
 class NoClient(PagecallError):
