@@ -1,33 +1,26 @@
 #!/usr/bin/env python3
-"""Signed-API scraper: standard library only.
+"""Signed-API scraper: fetches an API whose requests need signatures from the site's page code.
 
-Asks the bridge for a signature computed by the site's own page code, then fetches the API with
-it. Usage:
+It asks the bridge for each signature (computed in the page by the site's own code), then fetches
+the API with it.
+
+Usage:
     python3 scraper.py --site http://127.0.0.1:PORT [--bridge http://127.0.0.1:12180] [--pages 20]
-Set PAGECALL_TOKEN when the bridge has a token.
+Set PAGECALL_TOKEN when the bridge has a token. Uses the pagecall client (pip install ./clients/python);
+run from the repository, it finds the client there without installing it.
 """
 import argparse
 import json
-import os
 import sys
 import time
-import urllib.error
 import urllib.request
+from pathlib import Path
 
-
-def bridge_call(bridge, group, action, args, token=None, timeout=30):
-    """POST /v1/call; returns the result or raises RuntimeError with the coded error."""
-    headers = {"content-type": "application/json"}
-    if token:
-        headers["authorization"] = "Bearer " + token
-    body = json.dumps({"group": group, "action": action, "args": args}).encode()
-    request = urllib.request.Request(bridge + "/v1/call", data=body, headers=headers, method="POST")
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return json.load(response)["result"]
-    except urllib.error.HTTPError as error:
-        detail = json.load(error)["error"]
-        raise RuntimeError("%s: %s" % (detail["code"], detail["message"])) from None
+try:
+    from pagecall import Bridge, PagecallError
+except ImportError:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "clients" / "python" / "src"))
+    from pagecall import Bridge, PagecallError
 
 
 def fetch_page(site, path, signature):
@@ -39,17 +32,21 @@ def fetch_page(site, path, signature):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--site", required=True)
-    parser.add_argument("--bridge", default="http://127.0.0.1:12180")
+    parser.add_argument("--bridge", default=None, help="bridge URL (default $PAGECALL_URL or http://127.0.0.1:12180)")
     parser.add_argument("--group", default="signed-api")
     parser.add_argument("--pages", type=int, default=20)
     options = parser.parse_args()
-    token = os.environ.get("PAGECALL_TOKEN")
+    bridge = Bridge(options.bridge)  # the token comes from PAGECALL_TOKEN
 
     started = time.monotonic()
     items = 0
     for page in range(1, options.pages + 1):
         path = "/api/items?page=%d" % page
-        signature = bridge_call(options.bridge, options.group, "sign", [path], token)
+        try:
+            signature = bridge.call(options.group, "sign", path)
+        except PagecallError as error:
+            print("signing %s failed: %s" % (path, error), file=sys.stderr)
+            return 1
         data = fetch_page(options.site, path, signature)
         items += len(data["items"])
         first = data["items"][0]

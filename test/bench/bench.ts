@@ -7,7 +7,7 @@
  * reference so drift on a noisy machine hits both alike; every figure is a median of rounds.
  *
  * Options: --rounds N (default 3), --seconds S per round (default 4), --only a,b (scenario names:
- * echo, cpu, batch, tabs, attached, memory), --out FILE (default bench-results/latest.json),
+ * echo, cpu, batch, tabs, attached, clients, memory), --out FILE (default bench-results/latest.json),
  * --conns 1,16,64 (single-call connection counts), --profile (the bridge writes a V8 CPU profile
  * to bench-results/profiles/; summarize it with profile-summary.ts).
  */
@@ -23,6 +23,7 @@ import autocannon from 'autocannon';
 import { chromium } from 'playwright-core';
 import { startSite, type TestSite } from '../helpers/browser.js';
 import { startBrowser, type BenchBrowser } from './chromium.js';
+import { clientScenarios } from './clients.js';
 import { startCpuCount } from './cpu-usage.js';
 import type { PagesReply, PagesRequest } from './idle-pages.js';
 import type { ForwarderReply } from './reference-forwarder.js';
@@ -400,7 +401,7 @@ async function main(): Promise<void> {
   let bridge: { child: Child<BridgeReply>; url: string } | undefined;
   let forwarder: Child<ForwarderReply> | undefined;
   try {
-    const throughput = ['echo', 'cpu', 'batch', 'tabs', 'attached'].some(wanted);
+    const throughput = ['echo', 'cpu', 'batch', 'tabs', 'attached', 'clients'].some(wanted);
     if (throughput) {
       site = await startSite({ '/bench': page });
       bridge = await startBridgeProcess();
@@ -550,6 +551,15 @@ async function main(): Promise<void> {
         results.tabs = tabs;
         say(table(tabRows));
         say();
+      }
+
+      if (wanted('clients')) {
+        // The caller libraries (Python and Node) against raw HTTP loops, through the same page.
+        const clients = await clientScenarios({ bridgeUrl, group: 'bench', action: 'echo', seconds: SECONDS, rounds: ROUNDS });
+        results.clients = clients.results;
+        say(table(clients.rows));
+        say();
+        verdicts.push(...clients.verdicts);
       }
 
       if (wanted('attached')) {
