@@ -6,10 +6,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { nanoid } from 'nanoid';
 import { PagecallError, WS_PATH, createCodec, type Json } from '../protocol/index.js';
-import { checkAction, checkGroup } from '../protocol/index.js';
+import { checkAction, checkGroup, typeName } from '../protocol/index.js';
 import { ClientRegistry } from './client-registry.js';
-import { MAX_WIRE_DEPTH, nestedDeeperThan } from './json-depth.js';
 import { redactConfig, resolveConfig, type BridgeConfig, type BridgeOptions } from './config.js';
+import { checkCallRequest } from './http/call-schema.js';
 import { createApp, handleBatchPost, handleCallPost, type RouteContext } from './http/routes.js';
 import { sendError } from './http/respond.js';
 import { checkApiAccess } from './access.js';
@@ -133,29 +133,39 @@ export class Bridge {
     return this.registry.list(group).map((c) => c.info());
   }
 
-  /** Calls a page function from Node; arguments and result go through the codec (bytes, bigint...). */
+  /**
+   * Calls a page function from Node; arguments and result go through the codec (bytes, bigint...).
+   * The call is checked by the rules of POST /v1/call: a bad name or option rejects with BAD_REQUEST.
+   */
   async call(group: string, action: string, args: unknown[] = [], options: CallOptions = {}): Promise<unknown> {
-    const problem = checkGroup(group) ?? checkAction(action);
+    const problem = checkGroup(group) ?? checkAction(action) ?? (Array.isArray(args) ? undefined : `args: expected array, got ${typeName(args)}`);
     if (problem) throw new PagecallError('BAD_REQUEST', problem);
     let encoded: Json[];
     try {
       encoded = args.map((a) => codec.encode(a));
     } catch (error) {
-      throw new PagecallError('BAD_REQUEST', `args: ${(error as Error).message}`);
+      throw PagecallError.from(error, { code: 'BAD_REQUEST', prefix: 'args' });
     }
-    const result = await this.pending.call({ group, action, args: encoded, ...options });
+    const result = await this.pending.call(checkCallRequest({ ...options, group, action, args: encoded }, this.config));
     try {
       return codec.decode(result.value);
     } catch (error) {
-      throw new PagecallError('RESULT_NOT_SERIALIZABLE', `page ${result.clientId} returned a malformed value: ${(error as Error).message}`, { clientId: result.clientId });
+      throw PagecallError.from(error, { code: 'RESULT_NOT_SERIALIZABLE', prefix: `page ${result.clientId} returned a malformed value`, data: { clientId: result.clientId } });
     }
   }
 
-  /** Calls with codec-encoded arguments and gets the encoded result with its metadata. */
+  /**
+   * Calls with codec-encoded arguments and gets the encoded result with its metadata. The request
+   * is checked as call() checks it (and malformed tagged values in `args` are BAD_REQUEST).
+   */
   callRaw(request: CallRequest): Promise<CallSuccess> {
-    const deep = request.args.findIndex((arg) => nestedDeeperThan(arg));
-    if (deep >= 0) return Promise.reject(new PagecallError('BAD_REQUEST', `args[${deep}]: nested deeper than ${MAX_WIRE_DEPTH} levels`, { limit: MAX_WIRE_DEPTH }));
-    return this.pending.call(request);
+    let checked: CallRequest;
+    try {
+      checked = checkCallRequest(request, this.config);
+    } catch (error) {
+      return Promise.reject(PagecallError.from(error));
+    }
+    return this.pending.call(checked);
   }
 
   /** Waits until a page with `action` (in `group`) is connected. */

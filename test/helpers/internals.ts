@@ -25,6 +25,6 @@ export function leftovers(bridge: Bridge): { inFlight: number; waiting: number; 
     deadlines: pending.withDeadline,
     clients: registry.size,
     groups: registry.groupCount,
-    queues: (pending as unknown as { queues: Map<string, unknown> }).queues.size,
+    queues: pending.queuedGroups,
   };
 }
