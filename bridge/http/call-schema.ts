@@ -76,8 +76,8 @@ function badRequest(error: z.ZodError, input: unknown, prefix = ''): PagecallErr
   let message: string;
   if (issue.code === 'invalid_type') {
     const got = valueAt(input, issue.path);
-    // A number that is the wrong kind (NaN, 1.5) is named by its value: "got number" would not help.
-    const what = typeof got === 'number' ? String(got) : typeName(got);
+    // A number of the wrong kind (NaN, 1.5) is named by its value: "expected number, got number" would not help.
+    const what = typeof got === 'number' && (issue.expected === 'number' || issue.expected === 'int') ? String(got) : typeName(got);
     message = got === undefined ? `${path}: required` : `${path}: expected ${issue.expected === 'int' ? 'integer' : issue.expected}, got ${what}`;
   } else if (issue.code === 'unrecognized_keys') {
     const keys = issue.keys;
