@@ -1,5 +1,5 @@
 /** The bridge: page hub, registry, pending calls and HTTP API on one port. */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { readFileSync } from 'node:fs';
@@ -10,11 +10,9 @@ import { checkAction, checkGroup, typeName } from '../protocol/index.js';
 import { ClientRegistry } from './client-registry.js';
 import { redactConfig, resolveConfig, type BridgeConfig, type BridgeOptions } from './config.js';
 import { checkCallRequest } from './http/call-schema.js';
-import { createApp, handleBatchPost, handleCallPost, type RouteContext } from './http/routes.js';
-import { sendError } from './http/respond.js';
-import { checkApiAccess } from './access.js';
+import { ROUTES } from './http/route-table.js';
+import { createRouter } from './http/router.js';
 import { LiveState } from './dashboard/live-state.js';
-import { handleObserveRoute, type ObserveContext } from './http/observe-routes.js';
 import { BridgeMetrics } from './metrics.js';
 import { packageRoot } from './injector-script.js';
 import { createLogger, type Logger } from './logger.js';
@@ -46,8 +44,6 @@ export interface StartOptions extends BridgeOptions {
   env?: Record<string, string | undefined>;
 }
 
-const REQUEST_ID = /^[A-Za-z0-9_.:-]{1,64}$/;
-
 function readVersion(): string {
   try {
     return (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
@@ -65,11 +61,8 @@ export class Bridge {
   private readonly pending: PendingCalls;
   private readonly hub: PageHub;
   private readonly server: Server;
-  private readonly routes: RouteContext;
-  private readonly app: ReturnType<typeof createApp>;
   private readonly live: LiveState;
   private readonly metrics: BridgeMetrics;
-  private readonly observe: ObserveContext;
   private closing: Promise<void> | undefined;
   /** Request ids the bridge makes up: unique per bridge run, cheap (a counter), not secret. */
   private readonly requestIdPrefix = `${nanoid(8)}-`;
@@ -93,10 +86,8 @@ export class Bridge {
     });
     this.live = new LiveState(this.config, this.registry, this.pending, this.version);
     this.metrics = new BridgeMetrics({ registry: this.registry, pending: this.pending, counters: this.hub.counters, subscribers: () => this.live.subscriberCount, version: this.version });
-    this.observe = { config: this.config, live: this.live, metrics: this.metrics, log: this.log };
-    this.routes = { config: this.config, registry: this.registry, pending: this.pending, hub: this.hub, log: this.log, version: this.version };
-    this.app = createApp(this.routes);
-    this.server = createServer({ keepAlive: true }, this.onRequest);
+    const http = { config: this.config, registry: this.registry, pending: this.pending, hub: this.hub, live: this.live, metrics: this.metrics, log: this.log, version: this.version };
+    this.server = createServer({ keepAlive: true }, createRouter(http, ROUTES, () => this.requestIdPrefix + (++this.lastRequestId).toString(36)));
     this.server.on('upgrade', this.onUpgrade);
     this.server.on('clientError', (error, socket) => {
       if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
@@ -192,32 +183,6 @@ export class Bridge {
     })();
     return this.closing;
   }
-
-  private readonly onRequest = (req: IncomingMessage, res: ServerResponse): void => {
-    const given = req.headers['x-request-id'];
-    const requestId = typeof given === 'string' && REQUEST_ID.test(given) ? given : this.requestIdPrefix + (++this.lastRequestId).toString(36);
-    const url = req.url ?? '/';
-    const q = url.indexOf('?');
-    const path = q < 0 ? url : url.slice(0, q);
-    if (req.method === 'POST' && (path === '/v1/call' || path === '/v1/batch')) {
-      // The hot routes write every header in one writeHead (node's fast path), x-request-id included.
-      const denied = checkApiAccess(req, this.config, q < 0 ? null : new URLSearchParams(url.slice(q + 1)));
-      if (denied) {
-        req.resume();
-        sendError(res, denied, ['x-request-id', requestId]);
-        return;
-      }
-      const handler = path === '/v1/call' ? handleCallPost : handleBatchPost;
-      handler(this.routes, req, res, requestId).catch((error: unknown) => {
-        this.log.error({ requestId, err: error }, 'internal error');
-        sendError(res, error, ['x-request-id', requestId]);
-      });
-      return;
-    }
-    res.setHeader('x-request-id', requestId);
-    if (handleObserveRoute(this.observe, req, res, path)) return;
-    this.app(req, res);
-  };
 
   private readonly onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     socket.on('error', () => socket.destroy());
