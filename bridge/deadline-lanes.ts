@@ -42,7 +42,7 @@ export function isValidTimeout(timeoutMs: unknown): timeoutMs is number {
   return typeof timeoutMs === 'number' && Number.isFinite(timeoutMs) && timeoutMs > 0;
 }
 
-/** Keeps deadlines and calls `onExpired` for each entry whose deadline passed, earliest lane first. */
+/** Keeps deadlines and calls `onExpired` for each entry whose deadline passed (in deadline order within a lane). */
 export class DeadlineLanes<E extends LaneLinks<E>> {
   private readonly lanes = new Map<number, Lane<E>>();
   private timer: unknown = undefined;

@@ -42,14 +42,14 @@ export type ErrorCode = keyof typeof CODES;
 
 /** One-line meaning of every code (a code without one does not compile). */
 const DESCRIPTIONS: { readonly [K in ErrorCode]: string } = {
-  BAD_REQUEST: 'The request is malformed: bad JSON, a wrong type, a missing or unknown field. The message names the field.',
+  BAD_REQUEST: 'The request is malformed: bad JSON, a wrong type, a missing or unknown field, a malformed tagged value in `args`. The message names the field (or the path of the tagged value).',
   UNAUTHORIZED: 'A token is required and was missing or wrong.',
   FORBIDDEN: 'The request came from a Host or Origin the bridge does not serve (DNS-rebinding and cross-site protection), or the page origin is not allowed to join the group.',
   EVAL_DISABLED: 'Running code strings in a page is off; start the bridge with --allow-eval to enable it.',
   NOT_FOUND: 'No such HTTP route.',
   ACTION_NOT_FOUND: 'Pages are connected in the group but none registered the action. `data.available` lists the actions that are registered.',
   CLIENT_NOT_FOUND: 'No connected page has that client id.',
-  METHOD_NOT_ALLOWED: 'The route exists but not for this HTTP method.',
+  METHOD_NOT_ALLOWED: 'The route exists but not for this HTTP method; the `Allow` header lists the methods it has.',
   PAYLOAD_TOO_LARGE: 'The body, batch or frame is over the configured limit; `data.limit` gives it.',
   UNSUPPORTED_MEDIA_TYPE: 'POST bodies must be JSON (`content-type: application/json`).',
   OVERLOADED: 'Every page that has the action is at its in-flight limit and none freed up in time. Honour `Retry-After`.',
@@ -59,7 +59,7 @@ const DESCRIPTIONS: { readonly [K in ErrorCode]: string } = {
   CLIENT_DISCONNECTED: 'The page disconnected while running the call and no other page could take it (or the caller disabled retry).',
   RESULT_NOT_SERIALIZABLE: 'The page function returned something that cannot be sent (a cycle, or nesting deeper than the codec allows).',
   RESULT_TOO_LARGE: "The page function's result is over the frame limit; `data.limit` gives it.",
-  NO_CLIENT: 'No page is connected in the group (or with the requested client id).',
+  NO_CLIENT: 'No page is connected in the group (or with the requested client id). The message names the groups that have pages and `data.groups` lists them.',
   SHUTTING_DOWN: 'The bridge is shutting down: it takes no new calls, and calls still running when the grace period ends fail with this code.',
   TIMEOUT: 'The call did not finish before its deadline (`timeoutMs`). The page is told to cancel it.',
   BAD_FRAME: 'A page sent a WebSocket frame that is not valid protocol (sent to the page, never to HTTP callers).',
