@@ -25,7 +25,7 @@ import type { PendingCalls } from './pending-calls.js';
 const newClientId = customAlphabet('0123456789abcdefghijklmnopqrstuvwxyz', 12);
 
 /** Invalid frames tolerated from one page before it is disconnected. */
-export const MAX_BAD_FRAMES = 100;
+const MAX_BAD_FRAMES = 100;
 
 /** Traffic counters, for metrics. */
 export interface HubCounters {
@@ -274,7 +274,7 @@ function closeSocket(ws: WebSocket, code: number, reason: string): void {
 }
 
 /** A close reason may hold at most 123 bytes (ws throws otherwise); messages can quote page input. */
-export function closeReason(message: string): string {
+function closeReason(message: string): string {
   if (message.length <= 41) return message; // 41 characters are at most 123 UTF-8 bytes
   let reason = message.slice(0, 123);
   while (Buffer.byteLength(reason) > 123) reason = reason.slice(0, -1);

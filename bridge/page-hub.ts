@@ -81,7 +81,7 @@ export class PageHub {
   close(): void {
     clearInterval(this.heartbeat);
     for (const connection of [...this.connections]) connection.leave(CLOSE_CODES.GOING_AWAY, 'bridge shutting down');
-    for (const connection of this.connections) connection.ws.terminate();
+    for (const connection of [...this.connections]) connection.ws.terminate();
     this.wss.close();
   }
 }

@@ -214,7 +214,8 @@ function checkInvoke(m: Record<string, unknown>): Checked<InvokeMessage> {
 
 function checkCancel(m: Record<string, unknown>): Checked<CancelMessage> {
   if (typeof m.id !== 'string') return fail(expected('id', 'string', m.id));
-  return { ok: true, value: { type: 'cancel', id: m.id, reason: typeof m.reason === 'string' ? m.reason : '' } };
+  // A cancel must get through whatever its reason says: one outside the catalogue reads as CANCELLED.
+  return { ok: true, value: { type: 'cancel', id: m.id, reason: isErrorCode(m.reason) ? m.reason : 'CANCELLED' } };
 }
 
 function checkPing(m: Record<string, unknown>): Checked<PingMessage> {

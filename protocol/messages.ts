@@ -87,7 +87,8 @@ export interface InvokeMessage {
 export interface CancelMessage {
   type: 'cancel';
   id: string;
-  reason: string;
+  /** The code the call settled with: TIMEOUT, CANCELLED or SHUTTING_DOWN. */
+  reason: ErrorCode;
 }
 
 /** Bridge → page: liveness probe; the page answers with a pong carrying the same `t`. */

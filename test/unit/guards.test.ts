@@ -92,6 +92,12 @@ describe('frame guards', () => {
     assert.deepEqual(hello, { ok: true, value: { type: 'hello', v: 1, group: 'g', url: 'u', title: 't', actions: [] } });
   });
 
+  test('a cancel always gets through; a reason outside the catalogue reads as CANCELLED', () => {
+    assert.deepEqual(checkBridgeMessage({ type: 'cancel', id: 'a', reason: 'TIMEOUT' }), { ok: true, value: { type: 'cancel', id: 'a', reason: 'TIMEOUT' } });
+    assert.deepEqual(checkBridgeMessage({ type: 'cancel', id: 'a', reason: 'bored' }), { ok: true, value: { type: 'cancel', id: 'a', reason: 'CANCELLED' } });
+    assert.deepEqual(checkBridgeMessage({ type: 'cancel', id: 'a' }), { ok: true, value: { type: 'cancel', id: 'a', reason: 'CANCELLED' } });
+  });
+
   test('a page error keeps a catalogue code and drops any other (the failure is then the function\'s own)', () => {
     const known = checkPageMessage({ type: 'result', id: 'x', ok: false, error: { code: 'RESULT_TOO_LARGE', name: 'Error', message: 'm' } }, limits);
     assert.deepEqual(known.ok && known.value, { type: 'result', id: 'x', ok: false, error: { code: 'RESULT_TOO_LARGE', name: 'Error', message: 'm' } });
