@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { nanoid } from 'nanoid';
 import { PagecallError, WS_PATH, createCodec, type Json } from '../protocol/index.js';
 import { checkAction, checkGroup, typeName } from '../protocol/index.js';
+import { registerBridgeParts } from './bridge-parts.js';
 import { ClientRegistry } from './client-registry.js';
 import { redactConfig, resolveConfig, type BridgeConfig, type BridgeOptions } from './config.js';
 import { checkCallRequest } from './http/call-schema.js';
@@ -86,6 +87,7 @@ export class Bridge {
     });
     this.live = new LiveState(this.config, this.registry, this.pending, this.version);
     this.metrics = new BridgeMetrics({ registry: this.registry, pending: this.pending, counters: this.hub.counters, subscribers: () => this.live.subscriberCount, version: this.version });
+    registerBridgeParts(this, { registry: this.registry, pending: this.pending, hub: this.hub });
     const http = { config: this.config, registry: this.registry, pending: this.pending, hub: this.hub, live: this.live, metrics: this.metrics, log: this.log, version: this.version };
     this.server = createServer({ keepAlive: true }, createRouter(http, ROUTES, () => this.requestIdPrefix + (++this.lastRequestId).toString(36)));
     this.server.on('upgrade', this.onUpgrade);

@@ -237,27 +237,26 @@ const BRIDGE_GUARDS: GuardTable<BridgeMessage> = {
   error: checkError,
 };
 
-/** Finds the guard for `value.type` in `table`, or says why there is none. */
-function guardFor<U extends { type: string }, L>(table: GuardTable<U, L>, value: unknown): Guard<U, L> | string {
-  if (!isRecord(value)) return expected('message', 'object', value);
+/** Checks `value` with the guard its `type` names in `table`; a value without one is refused. */
+function checkWith<U extends { type: string }, L>(table: GuardTable<U, L>, value: unknown, limits: L): Checked<U> {
+  if (!isRecord(value)) return fail(expected('message', 'object', value));
   const type = value.type;
   if (typeof type !== 'string' || !hasOwn.call(table, type)) {
-    return `type: unknown message type ${stringify(typeof type === 'string' ? type : typeName(type))}`;
+    return fail(`type: unknown message type ${stringify(typeof type === 'string' ? type : typeName(type))}`);
   }
   // The key was checked above; each entry guards exactly the member of U with that type.
-  return table[type as U['type']] as Guard<U, L>;
+  const guard = table[type as U['type']] as Guard<U, L>;
+  return guard(value, limits);
 }
 
 /** Validates one message from a page. */
 export function checkPageMessage(value: unknown, limits: PageMessageLimits): Checked<PageMessage> {
-  const guard = guardFor(PAGE_GUARDS, value);
-  return typeof guard === 'string' ? fail(guard) : guard(value as Record<string, unknown>, limits);
+  return checkWith(PAGE_GUARDS, value, limits);
 }
 
 /** Validates one message from the bridge (used by the page). */
 export function checkBridgeMessage(value: unknown): Checked<BridgeMessage> {
-  const guard = guardFor(BRIDGE_GUARDS, value);
-  return typeof guard === 'string' ? fail(guard) : guard(value as Record<string, unknown>);
+  return checkWith(BRIDGE_GUARDS, value, undefined);
 }
 
 /** Splits a frame (one message or an array of messages) into its messages. */
