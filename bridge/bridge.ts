@@ -1,18 +1,17 @@
 /** The bridge: page hub, registry, pending calls and HTTP API on one port. */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { nanoid } from 'nanoid';
 import { PagecallError, WS_PATH, type Json } from '../protocol/index.js';
-import { checkAction, checkGroup } from '../protocol/index.js';
+import { checkAction, checkGroup, typeName } from '../protocol/index.js';
+import { registerBridgeParts } from './bridge-parts.js';
 import { ClientRegistry } from './client-registry.js';
-import { MAX_WIRE_DEPTH, nestedDeeperThan } from './json-depth.js';
 import { configSummary, redactConfig, resolveConfig, type BridgeConfig, type BridgeOptions } from './config.js';
-import { createApp, handleBatchPost, handleCallPost, type RouteContext } from './http/routes.js';
-import { sendError } from './http/respond.js';
-import { checkApiAccess } from './access.js';
+import { checkCallRequest } from './http/call-schema.js';
+import { ROUTES } from './http/route-table.js';
+import { createRouter } from './http/router.js';
 import { LiveState } from './dashboard/live-state.js';
-import { handleObserveRoute, type ObserveContext } from './http/observe-routes.js';
 import { BridgeMetrics } from './metrics.js';
 import { createLogger, type Logger } from './logger.js';
 import { codec } from './node-codec.js';
@@ -36,7 +35,6 @@ export interface StartOptions extends BridgeOptions {
   env?: Record<string, string | undefined>;
 }
 
-const REQUEST_ID = /^[A-Za-z0-9_.:-]{1,64}$/;
 
 /** A running bridge. Create it with startBridge(). */
 export class Bridge {
@@ -47,11 +45,8 @@ export class Bridge {
   private readonly pending: PendingCalls;
   private readonly hub: PageHub;
   private readonly server: Server;
-  private readonly routes: RouteContext;
-  private readonly app: ReturnType<typeof createApp>;
   private readonly live: LiveState;
   private readonly metrics: BridgeMetrics;
-  private readonly observe: ObserveContext;
   private closing: Promise<void> | undefined;
   /** Request ids the bridge makes up: unique per bridge run, cheap (a counter), not secret. */
   private readonly requestIdPrefix = `${nanoid(8)}-`;
@@ -75,10 +70,9 @@ export class Bridge {
     });
     this.live = new LiveState(this.config, this.registry, this.pending, this.version);
     this.metrics = new BridgeMetrics({ registry: this.registry, pending: this.pending, counters: this.hub.counters, subscribers: () => this.live.subscriberCount, version: this.version });
-    this.observe = { config: this.config, live: this.live, metrics: this.metrics, log: this.log };
-    this.routes = { config: this.config, registry: this.registry, pending: this.pending, hub: this.hub, log: this.log, version: this.version };
-    this.app = createApp(this.routes);
-    this.server = createServer({ keepAlive: true }, this.onRequest);
+    registerBridgeParts(this, { registry: this.registry, pending: this.pending, hub: this.hub });
+    const http = { config: this.config, registry: this.registry, pending: this.pending, hub: this.hub, live: this.live, metrics: this.metrics, log: this.log, version: this.version };
+    this.server = createServer({ keepAlive: true }, createRouter(http, ROUTES, () => this.requestIdPrefix + (++this.lastRequestId).toString(36)));
     this.server.on('upgrade', this.onUpgrade);
     this.server.on('clientError', (error, socket) => {
       if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
@@ -117,29 +111,39 @@ export class Bridge {
     return this.registry.list(group).map((c) => c.info());
   }
 
-  /** Calls a page function from Node; arguments and result go through the codec (bytes, bigint...). */
+  /**
+   * Calls a page function from Node; arguments and result go through the codec (bytes, bigint...).
+   * The call is checked by the rules of POST /v1/call: a bad name or option rejects with BAD_REQUEST.
+   */
   async call(group: string, action: string, args: unknown[] = [], options: CallOptions = {}): Promise<unknown> {
-    const problem = checkGroup(group) ?? checkAction(action);
+    const problem = checkGroup(group) ?? checkAction(action) ?? (Array.isArray(args) ? undefined : `args: expected array, got ${typeName(args)}`);
     if (problem) throw new PagecallError('BAD_REQUEST', problem);
     let encoded: Json[];
     try {
       encoded = args.map((a) => codec.encode(a));
     } catch (error) {
-      throw new PagecallError('BAD_REQUEST', `args: ${(error as Error).message}`);
+      throw PagecallError.from(error, { code: 'BAD_REQUEST', prefix: 'args' });
     }
-    const result = await this.pending.call({ group, action, args: encoded, ...options });
+    const result = await this.pending.call(checkCallRequest({ ...options, group, action, args: encoded }, this.config));
     try {
       return codec.decode(result.value);
     } catch (error) {
-      throw new PagecallError('RESULT_NOT_SERIALIZABLE', `page ${result.clientId} returned a malformed value: ${(error as Error).message}`, { clientId: result.clientId });
+      throw PagecallError.from(error, { code: 'RESULT_NOT_SERIALIZABLE', prefix: `page ${result.clientId} returned a malformed value`, data: { clientId: result.clientId } });
     }
   }
 
-  /** Calls with codec-encoded arguments and gets the encoded result with its metadata. */
+  /**
+   * Calls with codec-encoded arguments and gets the encoded result with its metadata. The request
+   * is checked as call() checks it (and malformed tagged values in `args` are BAD_REQUEST).
+   */
   callRaw(request: CallRequest): Promise<CallSuccess> {
-    const deep = request.args.findIndex((arg) => nestedDeeperThan(arg));
-    if (deep >= 0) return Promise.reject(new PagecallError('BAD_REQUEST', `args[${deep}]: nested deeper than ${MAX_WIRE_DEPTH} levels`, { limit: MAX_WIRE_DEPTH }));
-    return this.pending.call(request);
+    let checked: CallRequest;
+    try {
+      checked = checkCallRequest(request, this.config);
+    } catch (error) {
+      return Promise.reject(PagecallError.from(error));
+    }
+    return this.pending.call(checked);
   }
 
   /** Waits until a page with `action` (in `group`) is connected. */
@@ -166,32 +170,6 @@ export class Bridge {
     })();
     return this.closing;
   }
-
-  private readonly onRequest = (req: IncomingMessage, res: ServerResponse): void => {
-    const given = req.headers['x-request-id'];
-    const requestId = typeof given === 'string' && REQUEST_ID.test(given) ? given : this.requestIdPrefix + (++this.lastRequestId).toString(36);
-    const url = req.url ?? '/';
-    const q = url.indexOf('?');
-    const path = q < 0 ? url : url.slice(0, q);
-    if (req.method === 'POST' && (path === '/v1/call' || path === '/v1/batch')) {
-      // The hot routes write every header in one writeHead (node's fast path), x-request-id included.
-      const denied = checkApiAccess(req, this.config, q < 0 ? null : new URLSearchParams(url.slice(q + 1)));
-      if (denied) {
-        req.resume();
-        sendError(res, denied, ['x-request-id', requestId]);
-        return;
-      }
-      const handler = path === '/v1/call' ? handleCallPost : handleBatchPost;
-      handler(this.routes, req, res, requestId).catch((error: unknown) => {
-        this.log.error({ requestId, err: error }, 'internal error');
-        sendError(res, error, ['x-request-id', requestId]);
-      });
-      return;
-    }
-    res.setHeader('x-request-id', requestId);
-    if (handleObserveRoute(this.observe, req, res, path)) return;
-    this.app(req, res);
-  };
 
   private readonly onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     socket.on('error', () => socket.destroy());

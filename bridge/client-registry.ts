@@ -10,10 +10,17 @@ interface Group {
   cursor: number;
 }
 
+/** Groups named in a NO_CLIENT message; more are counted. */
+const MAX_NAMED_GROUPS = 10;
+/** Groups listed in a NO_CLIENT error's `data.groups`. */
+const MAX_LISTED_GROUPS = 100;
+
 /** The registry of connected pages. Empty groups are removed as soon as their last page leaves. */
 export class ClientRegistry {
   private readonly clients = new Map<string, PageClient>();
   private readonly groups = new Map<string, Group>();
+  /** Group names, sorted; rebuilt after a group is added or removed (for NO_CLIENT errors). */
+  private sortedGroups: string[] | null = null;
 
   /** Number of connected pages. */
   get size(): number {
@@ -39,6 +46,7 @@ export class ClientRegistry {
     if (!group) {
       group = { clients: new Set(), byAction: null, cursor: 0 };
       this.groups.set(client.group, group);
+      this.sortedGroups = null;
     }
     group.clients.add(client);
     group.byAction = null;
@@ -53,7 +61,10 @@ export class ClientRegistry {
     if (group) {
       group.clients.delete(client);
       group.byAction = null;
-      if (group.clients.size === 0) this.groups.delete(client.group);
+      if (group.clients.size === 0) {
+        this.groups.delete(client.group);
+        this.sortedGroups = null;
+      }
     }
     return true;
   }
@@ -82,11 +93,11 @@ export class ClientRegistry {
    */
   candidates(groupName: string, action: string, clientId?: string): { clients: readonly PageClient[]; group: { cursor: number } } {
     const group = this.groups.get(groupName);
-    if (!group) throw new PagecallError('NO_CLIENT', `no page is connected in group ${JSON.stringify(groupName)}`, { group: groupName });
+    if (!group) throw this.noClient(`no page is connected in group ${JSON.stringify(groupName)}`, { group: groupName });
     if (clientId !== undefined) {
       const client = this.clients.get(clientId);
       if (!client || client.group !== groupName) {
-        throw new PagecallError('NO_CLIENT', `no page with client id ${JSON.stringify(clientId)} is connected in group ${JSON.stringify(groupName)}`, { group: groupName, clientId });
+        throw this.noClient(`no page with client id ${JSON.stringify(clientId)} is connected in group ${JSON.stringify(groupName)}`, { group: groupName, clientId });
       }
       if (!client.actions.has(action) && !action.startsWith('$')) {
         throw new PagecallError('ACTION_NOT_FOUND', `page ${clientId} has not registered ${JSON.stringify(action)}`, { group: groupName, clientId, available: [...client.actions].sort() });
@@ -103,6 +114,23 @@ export class ClientRegistry {
       });
     }
     return { clients, group };
+  }
+
+  /**
+   * NO_CLIENT, saying which groups do have pages (a typo in the group name is the usual cause):
+   * the message names the first few, `data.groups` lists up to MAX_LISTED_GROUPS, sorted.
+   */
+  private noClient(message: string, data: { group: string; clientId?: string }): PagecallError {
+    const groups = (this.sortedGroups ??= [...this.groups.keys()].sort());
+    const listed = groups.slice(0, MAX_LISTED_GROUPS);
+    let known: string;
+    if (groups.length === 0) known = 'no page is connected at all';
+    else {
+      const named = groups.slice(0, MAX_NAMED_GROUPS).map((g) => JSON.stringify(g)).join(', ');
+      const more = groups.length > MAX_NAMED_GROUPS ? ` and ${groups.length - MAX_NAMED_GROUPS} more` : '';
+      known = `connected group${groups.length === 1 ? '' : 's'}: ${named}${more}`;
+    }
+    return new PagecallError('NO_CLIENT', `${message} (${known})`, { ...data, groups: listed });
   }
 }
 

@@ -4,7 +4,7 @@
  * shared registry appended to every bridge's output. docs/metrics.md lists every metric.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { CLOSE_CODES, PROTOCOL_VERSION } from '../protocol/index.js';
+import { PROTOCOL_VERSION, closeCodeLabel } from '../protocol/index.js';
 import type { ClientRegistry } from './client-registry.js';
 import type { PageClient } from './page-client.js';
 import type { HubCounters } from './page-hub.js';
@@ -17,19 +17,6 @@ export const OTHER = '_other';
 
 /** Call duration buckets, in seconds: sub-millisecond page calls up to the longest deadlines. */
 const DURATION_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
-
-const CLOSE_REASONS = new Map<number, string>([
-  [1000, 'closed'],
-  [1001, 'going_away'],
-  [1002, 'protocol_error'],
-  [1005, 'closed'],
-  [1006, 'lost'],
-  [1009, 'frame_too_large'],
-  [CLOSE_CODES.KICKED, 'kicked'],
-  [CLOSE_CODES.REPLACED, 'replaced'],
-  [CLOSE_CODES.UNRESPONSIVE, 'unresponsive'],
-  [CLOSE_CODES.TOO_MANY_BAD_FRAMES, 'bad_frames'],
-]);
 
 let processRegistry: Registry | undefined;
 
@@ -192,7 +179,7 @@ export class BridgeMetrics {
 
   /** Hook: a page left with a WebSocket close code. */
   onLeave(_client: PageClient, code: number): void {
-    this.leaves.inc({ reason: CLOSE_REASONS.get(code) ?? (code >= 4000 ? 'page_closed' : 'other') });
+    this.leaves.inc({ reason: closeCodeLabel(code) });
   }
 
   /** The Prometheus text exposition: this bridge's metrics, then the process's. */

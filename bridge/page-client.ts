@@ -91,9 +91,14 @@ export class PageClient {
     this.socket.send(text);
   }
 
-  /** Closes the socket with a protocol close code; queued frames are sent first. */
+  /** Closes the socket with a protocol close code; queued frames are sent first (unless the socket is already closed). */
   close(code: number, reason: string): void {
     if (this.closed) return;
+    if (this.socket.readyState === this.socket.CLOSED) {
+      this.closed = true;
+      this.outbox = [];
+      return;
+    }
     this.flush();
     this.closed = true;
     this.outbox = [];

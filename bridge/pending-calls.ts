@@ -10,6 +10,7 @@ import { pickCandidate, type BalancePolicy } from './balancer.js';
 import type { ClientRegistry } from './client-registry.js';
 import type { BridgeConfig } from './config.js';
 import { MAX_WIRE_DEPTH, nestedDeeperThan } from './json-depth.js';
+import { DeadlineLanes, isValidTimeout, type Lane, type LaneLinks } from './deadline-lanes.js';
 import type { PageClient } from './page-client.js';
 
 /** A call as the HTTP layer or the Node API asks for it. Arguments are already codec-encoded. */
@@ -68,14 +69,8 @@ export interface CallTicket {
   readonly id: string;
 }
 
-/** Calls with the same timeout, oldest first: their deadlines are in the same order. */
-interface Lane {
-  head: Call | null;
-  tail: Call | null;
-}
-
 /** A call from acceptance to settlement; observers and callbacks see it as a SettledCall. */
-class Call implements SettledCall, CallTicket {
+class Call implements SettledCall, CallTicket, LaneLinks<Call> {
   readonly requestId: string | undefined;
   readonly group: string;
   readonly action: string;
@@ -93,7 +88,7 @@ class Call implements SettledCall, CallTicket {
   excluded: PageClient | null = null;
   queueTimer: NodeJS.Timeout | undefined = undefined;
   /** Links in its deadline lane while it is tracked. */
-  lane: Lane | null = null;
+  lane: Lane<Call> | null = null;
   prev: Call | null = null;
   next: Call | null = null;
 
@@ -123,14 +118,8 @@ export class PendingCalls {
   private readonly running = new Map<string, Call>();
   private readonly queues = new Map<string, Call[]>();
   private readonly bySignal = new WeakMap<AbortSignal, Set<Call>>();
-  /**
-   * Deadlines without a timer per call: calls sit in a linked lane per timeout value (so each lane
-   * is in deadline order), and one timer is armed for the earliest head. Settling unlinks in O(1).
-   */
-  private readonly lanes = new Map<number, Lane>();
-  private deadlineTimer: NodeJS.Timeout | undefined;
-  private armedFor = Infinity;
-  private tracked = 0;
+  /** Every started call's deadline; settling unlinks it in O(1). */
+  private readonly deadlines = new DeadlineLanes<Call>((call) => this.expire(call));
   /** Call ids: unique per bridge, short on the wire; the page a result comes from is checked, so they need not be secret. */
   private readonly idPrefix = `${nanoid(6)}.`;
   private lastId = 0;
@@ -156,7 +145,12 @@ export class PendingCalls {
 
   /** Calls holding a deadline (running or waiting); zero when nothing leaked. */
   get withDeadline(): number {
-    return this.tracked;
+    return this.deadlines.size;
+  }
+
+  /** Groups with a wait queue; zero when nothing leaked (an emptied queue is removed). */
+  get queuedGroups(): number {
+    return this.queues.size;
   }
 
   /**
@@ -166,17 +160,19 @@ export class PendingCalls {
   start<T>(request: CallRequest, done: OnCallSettled<T>, tag: T): CallTicket {
     const timeoutMs = request.timeoutMs ?? this.config.timeoutMs;
     const call = new Call(this.idPrefix + (++this.lastId).toString(36), request, timeoutMs, performance.now(), done as OnCallSettled<never>, tag, this.config.balance);
-    // Refused before it started: the caller hears why, observers see no call.
+    // Refused before it started: the caller hears why, observers see no call. Callers validate
+    // timeoutMs already; the table refuses a deadline that could never fire all the same.
+    if (!isValidTimeout(timeoutMs)) return this.refuse(call, new PagecallError('BAD_REQUEST', `timeoutMs: expected a finite number above 0, got ${String(timeoutMs)}`));
     if (!this.accepting) return this.refuse(call, new PagecallError('SHUTTING_DOWN', 'the bridge is shutting down and takes no new calls'));
     if (request.signal?.aborted) return this.refuse(call, new PagecallError('CANCELLED', 'the call was cancelled before it started'));
     try {
       this.dispatch(call);
     } catch (error) {
-      this.finish(call, asPagecallError(error));
+      this.finish(call, PagecallError.from(error));
       return call;
     }
     if (call.state === 'done') return call;
-    this.track(call);
+    this.deadlines.add(call);
     if (request.signal) this.watch(request.signal, call);
     return call;
   }
@@ -263,8 +259,7 @@ export class PendingCalls {
     const error = new PagecallError('SHUTTING_DOWN', 'the bridge shut down before the call finished');
     for (const call of [...this.running.values()]) this.cancel(call, error);
     for (const queue of [...this.queues.values()]) for (const call of [...queue]) this.finish(call, error);
-    clearTimeout(this.deadlineTimer);
-    this.armedFor = Infinity;
+    this.deadlines.stop();
   }
 
   /**
@@ -360,7 +355,7 @@ export class PendingCalls {
         queue.splice(i, 1);
         this.queued--;
         call.state = 'new';
-        this.finish(call, asPagecallError(error));
+        this.finish(call, PagecallError.from(error));
         continue;
       }
       const index = pickCandidate(clients, call.balance, group.cursor++, this.config.maxInFlightPerClient);
@@ -375,58 +370,6 @@ export class PendingCalls {
     }
     if (queue.length === 0) this.queues.delete(groupName);
   }
-
-  /** Links a started call into its deadline lane; arms the timer if it is now the earliest. */
-  private track(call: Call): void {
-    let lane = this.lanes.get(call.timeoutMs);
-    if (!lane) {
-      lane = { head: null, tail: null };
-      this.lanes.set(call.timeoutMs, lane);
-    }
-    call.lane = lane;
-    call.prev = lane.tail;
-    if (lane.tail) lane.tail.next = call;
-    else lane.head = call;
-    lane.tail = call;
-    this.tracked++;
-    if (call.deadline < this.armedFor) this.arm(call.deadline);
-  }
-
-  private untrack(call: Call): void {
-    const lane = call.lane;
-    if (!lane) return;
-    if (call.prev) call.prev.next = call.next;
-    else lane.head = call.next;
-    if (call.next) call.next.prev = call.prev;
-    else lane.tail = call.prev;
-    call.lane = call.prev = call.next = null;
-    this.tracked--;
-  }
-
-  private arm(at: number): void {
-    clearTimeout(this.deadlineTimer);
-    this.armedFor = at;
-    this.deadlineTimer = setTimeout(this.onDeadline, Math.max(1, Math.ceil(at - performance.now())));
-    this.deadlineTimer.unref();
-  }
-
-  /** Times out every call whose deadline has passed, then re-arms for the earliest one left. */
-  private readonly onDeadline = (): void => {
-    this.deadlineTimer = undefined;
-    this.armedFor = Infinity;
-    const now = performance.now();
-    let earliest = Infinity;
-    for (const [timeoutMs, lane] of this.lanes) {
-      // Unlinked before it expires, so the loop moves on whatever expiring does.
-      for (let call = lane.head; call !== null && call.deadline <= now; call = lane.head) {
-        this.untrack(call);
-        this.expire(call);
-      }
-      if (lane.head) earliest = Math.min(earliest, lane.head.deadline);
-      else this.lanes.delete(timeoutMs);
-    }
-    if (earliest < this.armedFor) this.arm(earliest);
-  };
 
   private expire(call: Call): void {
     const ms = call.timeoutMs;
@@ -459,7 +402,7 @@ export class PendingCalls {
   /** The one settle path. */
   private finish(call: Call, error: PagecallError | null, value?: Json): void {
     if (call.state === 'done') return;
-    this.untrack(call);
+    this.deadlines.remove(call);
     if (call.queueTimer) clearTimeout(call.queueTimer);
     if (call.state === 'queued') this.unqueue(call);
     const client = call.client;
@@ -485,10 +428,4 @@ export class PendingCalls {
 function settleCall(call: SettledCall, promise: { resolve: (value: CallSuccess) => void; reject: (error: PagecallError) => void }): void {
   if (call.error) promise.reject(call.error);
   else promise.resolve({ value: call.value as Json, clientId: call.clientId!, durationMs: call.durationMs });
-}
-
-/** Normalises anything thrown inside the bridge into a PagecallError. */
-export function asPagecallError(error: unknown): PagecallError {
-  if (error instanceof PagecallError) return error;
-  return new PagecallError('INTERNAL', error instanceof Error ? error.message : String(error));
 }

@@ -3,18 +3,26 @@
  * acts on it; failures name the field (`actions[3]: expected string, got number`).
  */
 import type { Json } from './codec.js';
+import { isErrorCode } from './errors.js';
 import type {
   BridgeMessage,
+  CancelMessage,
+  ErrorMessage,
   HelloMessage,
+  InvokeMessage,
   PageErrorPayload,
   PageMessage,
+  PingMessage,
+  PongMessage,
   ResultMessage,
   UpdateMessage,
+  WelcomeMessage,
 } from './messages.js';
 
 // Captured at load: in a page, the injector loads before site code that may patch these.
 const isArray = Array.isArray;
 const stringify = JSON.stringify;
+const hasOwn = Object.prototype.hasOwnProperty;
 
 /** Outcome of a check: the typed value, or what was wrong with it. */
 export type Checked<T> = { ok: true; value: T } | { ok: false; error: string };
@@ -62,14 +70,15 @@ export function checkClientId(value: unknown, field = 'clientId'): string | unde
   return undefined;
 }
 
-function checkActionList(value: unknown, field: string, maxActions: number): string | undefined {
-  if (!isArray(value)) return expected(field, 'array', value);
-  if (value.length > maxActions) return `${field}: at most ${maxActions} actions, got ${value.length}`;
-  for (let i = 0; i < value.length; i++) {
-    const error = checkAction(value[i], `${field}[${i}]`);
-    if (error) return error;
+function checkActionList(value: unknown, field: string, maxActions: number): Checked<string[]> {
+  if (!isArray(value)) return { ok: false, error: expected(field, 'array', value) };
+  if (value.length > maxActions) return { ok: false, error: `${field}: at most ${maxActions} actions, got ${value.length}` };
+  const actions: string[] = value;
+  for (let i = 0; i < actions.length; i++) {
+    const error = checkAction(actions[i], `${field}[${i}]`);
+    if (error) return { ok: false, error };
   }
-  return undefined;
+  return { ok: true, value: actions };
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -86,118 +95,168 @@ export interface PageMessageLimits {
   maxActions: number;
 }
 
+/** Checks one message type: gets the message as an object whose `type` already matched. */
+export type Guard<M, L = void> = (m: Record<string, unknown>, limits: L) => Checked<M>;
+
+/** One guard per message type of a union: a type without a guard does not compile. */
+export type GuardTable<U extends { type: string }, L = void> = { readonly [K in U['type']]: Guard<Extract<U, { type: K }>, L> };
+
+const fail = (error: string): { ok: false; error: string } => ({ ok: false, error });
+
 function checkHello(m: Record<string, unknown>, limits: PageMessageLimits): Checked<HelloMessage> {
-  if (typeof m.v !== 'number') return { ok: false, error: expected('v', 'number', m.v) };
-  const groupError = checkGroup(m.group);
-  if (groupError) return { ok: false, error: groupError };
-  if (m.clientId !== undefined) {
-    const error = checkClientId(m.clientId);
-    if (error) return { ok: false, error };
+  const { v, group, clientId, token, url, title, actions } = m;
+  if (typeof v !== 'number') return fail(expected('v', 'number', v));
+  if (typeof group !== 'string') return fail(expected('group', 'string', group));
+  const groupError = checkGroup(group);
+  if (groupError) return fail(groupError);
+  if (clientId !== undefined) {
+    const error = checkClientId(clientId);
+    if (error) return fail(error);
   }
-  if (m.token !== undefined && typeof m.token !== 'string') return { ok: false, error: expected('token', 'string', m.token) };
-  if (typeof m.url !== 'string') return { ok: false, error: expected('url', 'string', m.url) };
-  if (typeof m.title !== 'string') return { ok: false, error: expected('title', 'string', m.title) };
-  const actionsError = checkActionList(m.actions, 'actions', limits.maxActions);
-  if (actionsError) return { ok: false, error: actionsError };
+  if (token !== undefined && typeof token !== 'string') return fail(expected('token', 'string', token));
+  if (typeof url !== 'string') return fail(expected('url', 'string', url));
+  if (typeof title !== 'string') return fail(expected('title', 'string', title));
+  const checkedActions = checkActionList(actions, 'actions', limits.maxActions);
+  if (!checkedActions.ok) return checkedActions;
   const hello: HelloMessage = {
     type: 'hello',
-    v: m.v,
-    group: m.group as string,
-    url: cut(m.url, MAX_URL_LENGTH),
-    title: cut(m.title, MAX_TITLE_LENGTH),
-    actions: m.actions as string[],
+    v,
+    group,
+    url: cut(url, MAX_URL_LENGTH),
+    title: cut(title, MAX_TITLE_LENGTH),
+    actions: checkedActions.value,
   };
-  if (m.clientId !== undefined) hello.clientId = m.clientId as string;
-  if (m.token !== undefined) hello.token = m.token as string;
+  if (typeof clientId === 'string') hello.clientId = clientId;
+  if (typeof token === 'string') hello.token = token;
   return { ok: true, value: hello };
 }
 
 function checkUpdate(m: Record<string, unknown>, limits: PageMessageLimits): Checked<UpdateMessage> {
   const update: UpdateMessage = { type: 'update' };
   if (m.actions !== undefined) {
-    const error = checkActionList(m.actions, 'actions', limits.maxActions);
-    if (error) return { ok: false, error };
-    update.actions = m.actions as string[];
+    const checked = checkActionList(m.actions, 'actions', limits.maxActions);
+    if (!checked.ok) return checked;
+    update.actions = checked.value;
   }
   if (m.url !== undefined) {
-    if (typeof m.url !== 'string') return { ok: false, error: expected('url', 'string', m.url) };
+    if (typeof m.url !== 'string') return fail(expected('url', 'string', m.url));
     update.url = cut(m.url, MAX_URL_LENGTH);
   }
   if (m.title !== undefined) {
-    if (typeof m.title !== 'string') return { ok: false, error: expected('title', 'string', m.title) };
+    if (typeof m.title !== 'string') return fail(expected('title', 'string', m.title));
     update.title = cut(m.title, MAX_TITLE_LENGTH);
   }
   return { ok: true, value: update };
 }
 
 function checkPageError(value: unknown): Checked<PageErrorPayload> {
-  if (!isRecord(value)) return { ok: false, error: expected('error', 'object', value) };
+  if (!isRecord(value)) return fail(expected('error', 'object', value));
   const { code, name, message, stack } = value;
-  if (code !== undefined && typeof code !== 'string') return { ok: false, error: expected('error.code', 'string', code) };
-  if (typeof name !== 'string') return { ok: false, error: expected('error.name', 'string', name) };
-  if (typeof message !== 'string') return { ok: false, error: expected('error.message', 'string', message) };
-  if (stack !== undefined && typeof stack !== 'string') return { ok: false, error: expected('error.stack', 'string', stack) };
+  if (code !== undefined && typeof code !== 'string') return fail(expected('error.code', 'string', code));
+  if (typeof name !== 'string') return fail(expected('error.name', 'string', name));
+  if (typeof message !== 'string') return fail(expected('error.message', 'string', message));
+  if (stack !== undefined && typeof stack !== 'string') return fail(expected('error.stack', 'string', stack));
   const out: PageErrorPayload = { name, message };
-  if (code !== undefined) out.code = code;
+  // A code outside the catalogue says nothing the bridge can act on: the failure is the page's own.
+  if (isErrorCode(code)) out.code = code;
   if (stack !== undefined) out.stack = stack;
   return { ok: true, value: out };
 }
 
 function checkResult(m: Record<string, unknown>): Checked<ResultMessage> {
-  if (typeof m.id !== 'string') return { ok: false, error: expected('id', 'string', m.id) };
+  const { id } = m;
+  if (typeof id !== 'string') return fail(expected('id', 'string', id));
   if (m.ok === true) {
-    return { ok: true, value: { type: 'result', id: m.id, ok: true, value: (m.value === undefined ? { $undefined: true } : m.value) as Json } };
+    return { ok: true, value: { type: 'result', id, ok: true, value: m.value === undefined ? { $undefined: true } : (m.value as Json) } };
   }
   if (m.ok === false) {
     const error = checkPageError(m.error);
     if (!error.ok) return error;
-    return { ok: true, value: { type: 'result', id: m.id, ok: false, error: error.value } };
+    return { ok: true, value: { type: 'result', id, ok: false, error: error.value } };
   }
-  return { ok: false, error: expected('ok', 'boolean', m.ok) };
+  return fail(expected('ok', 'boolean', m.ok));
+}
+
+function checkPong(m: Record<string, unknown>): Checked<PongMessage> {
+  return typeof m.t === 'number' ? { ok: true, value: { type: 'pong', t: m.t } } : fail(expected('t', 'number', m.t));
+}
+
+/** The guards of every message a page sends. */
+const PAGE_GUARDS: GuardTable<PageMessage, PageMessageLimits> = {
+  hello: checkHello,
+  update: checkUpdate,
+  result: checkResult,
+  pong: checkPong,
+};
+
+function checkWelcome(m: Record<string, unknown>): Checked<WelcomeMessage> {
+  const { v, clientId, group, heartbeatMs, maxFrameBytes, allowEval } = m;
+  if (typeof v !== 'number') return fail(expected('v', 'number', v));
+  if (typeof clientId !== 'string') return fail(expected('clientId', 'string', clientId));
+  if (typeof group !== 'string') return fail(expected('group', 'string', group));
+  if (typeof heartbeatMs !== 'number') return fail(expected('heartbeatMs', 'number', heartbeatMs));
+  if (typeof maxFrameBytes !== 'number') return fail(expected('maxFrameBytes', 'number', maxFrameBytes));
+  if (allowEval !== undefined && typeof allowEval !== 'boolean') return fail(expected('allowEval', 'boolean', allowEval));
+  const welcome: WelcomeMessage = { type: 'welcome', v, clientId, group, heartbeatMs, maxFrameBytes };
+  if (allowEval !== undefined) welcome.allowEval = allowEval;
+  return { ok: true, value: welcome };
+}
+
+function checkInvoke(m: Record<string, unknown>): Checked<InvokeMessage> {
+  const { id, action, args, timeoutMs } = m;
+  if (typeof id !== 'string') return fail(expected('id', 'string', id));
+  if (typeof action !== 'string') return fail(expected('action', 'string', action));
+  if (!isArray(args)) return fail(expected('args', 'array', args));
+  if (typeof timeoutMs !== 'number') return fail(expected('timeoutMs', 'number', timeoutMs));
+  // Parsed JSON holds only JSON values: the array's items are Json by construction.
+  return { ok: true, value: { type: 'invoke', id, action, args: args as Json[], timeoutMs } };
+}
+
+function checkCancel(m: Record<string, unknown>): Checked<CancelMessage> {
+  if (typeof m.id !== 'string') return fail(expected('id', 'string', m.id));
+  // A cancel must get through whatever its reason says: one outside the catalogue reads as CANCELLED.
+  return { ok: true, value: { type: 'cancel', id: m.id, reason: isErrorCode(m.reason) ? m.reason : 'CANCELLED' } };
+}
+
+function checkPing(m: Record<string, unknown>): Checked<PingMessage> {
+  return typeof m.t === 'number' ? { ok: true, value: { type: 'ping', t: m.t } } : fail(expected('t', 'number', m.t));
+}
+
+function checkError(m: Record<string, unknown>): Checked<ErrorMessage> {
+  if (!isErrorCode(m.code)) return fail(`code: ${stringify(typeName(m.code) === 'string' ? m.code : typeName(m.code))} is not an error code`);
+  if (typeof m.message !== 'string') return fail(expected('message', 'string', m.message));
+  return { ok: true, value: { type: 'error', code: m.code, message: m.message } };
+}
+
+/** The guards of every message the bridge sends. */
+const BRIDGE_GUARDS: GuardTable<BridgeMessage> = {
+  welcome: checkWelcome,
+  invoke: checkInvoke,
+  cancel: checkCancel,
+  ping: checkPing,
+  error: checkError,
+};
+
+/** Checks `value` with the guard its `type` names in `table`; a value without one is refused. */
+function checkWith<U extends { type: string }, L>(table: GuardTable<U, L>, value: unknown, limits: L): Checked<U> {
+  if (!isRecord(value)) return fail(expected('message', 'object', value));
+  const type = value.type;
+  if (typeof type !== 'string' || !hasOwn.call(table, type)) {
+    return fail(`type: unknown message type ${stringify(typeof type === 'string' ? type : typeName(type))}`);
+  }
+  // The key was checked above; each entry guards exactly the member of U with that type.
+  const guard = table[type as U['type']] as Guard<U, L>;
+  return guard(value, limits);
 }
 
 /** Validates one message from a page. */
 export function checkPageMessage(value: unknown, limits: PageMessageLimits): Checked<PageMessage> {
-  if (!isRecord(value)) return { ok: false, error: expected('message', 'object', value) };
-  switch (value.type) {
-    case 'result':
-      return checkResult(value);
-    case 'pong':
-      return typeof value.t === 'number' ? { ok: true, value: { type: 'pong', t: value.t } } : { ok: false, error: expected('t', 'number', value.t) };
-    case 'hello':
-      return checkHello(value, limits);
-    case 'update':
-      return checkUpdate(value, limits);
-    default:
-      return { ok: false, error: `type: unknown message type ${stringify(typeName(value.type) === 'string' ? value.type : typeName(value.type))}` };
-  }
+  return checkWith(PAGE_GUARDS, value, limits);
 }
 
 /** Validates one message from the bridge (used by the page). */
 export function checkBridgeMessage(value: unknown): Checked<BridgeMessage> {
-  if (!isRecord(value)) return { ok: false, error: expected('message', 'object', value) };
-  switch (value.type) {
-    case 'invoke':
-      if (typeof value.id !== 'string') return { ok: false, error: expected('id', 'string', value.id) };
-      if (typeof value.action !== 'string') return { ok: false, error: expected('action', 'string', value.action) };
-      if (!isArray(value.args)) return { ok: false, error: expected('args', 'array', value.args) };
-      if (typeof value.timeoutMs !== 'number') return { ok: false, error: expected('timeoutMs', 'number', value.timeoutMs) };
-      return { ok: true, value: value as unknown as BridgeMessage };
-    case 'cancel':
-      if (typeof value.id !== 'string') return { ok: false, error: expected('id', 'string', value.id) };
-      return { ok: true, value: { type: 'cancel', id: value.id, reason: String(value.reason ?? '') } };
-    case 'ping':
-      return typeof value.t === 'number' ? { ok: true, value: { type: 'ping', t: value.t } } : { ok: false, error: expected('t', 'number', value.t) };
-    case 'welcome':
-      if (typeof value.clientId !== 'string') return { ok: false, error: expected('clientId', 'string', value.clientId) };
-      if (typeof value.heartbeatMs !== 'number') return { ok: false, error: expected('heartbeatMs', 'number', value.heartbeatMs) };
-      if (typeof value.maxFrameBytes !== 'number') return { ok: false, error: expected('maxFrameBytes', 'number', value.maxFrameBytes) };
-      return { ok: true, value: value as unknown as BridgeMessage };
-    case 'error':
-      return { ok: true, value: { type: 'error', code: String(value.code), message: String(value.message) } };
-    default:
-      return { ok: false, error: `type: unknown message type` };
-  }
+  return checkWith(BRIDGE_GUARDS, value, undefined);
 }
 
 /** Splits a frame (one message or an array of messages) into its messages. */

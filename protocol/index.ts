@@ -2,5 +2,7 @@
 export * from './version.js';
 export * from './errors.js';
 export * from './codec.js';
+export * from './tag-check.js';
 export * from './messages.js';
+export { CLOSE_CODE_TABLE, closeCodeLabel, closeCodeSpec, type CloseCodeName, type CloseCodeSpec } from './close-codes.js';
 export * from './guards.js';

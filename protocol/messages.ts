@@ -4,11 +4,12 @@
  * packed into one frame). docs/protocol.md describes the flow.
  */
 import type { Json } from './codec.js';
+import type { ErrorCode } from './errors.js';
 
 /** Error detail a page reports when its function throws. */
 export interface PageErrorPayload {
   /** Catalogue code when the failure is not the function's own (ACTION_NOT_FOUND, RESULT_TOO_LARGE...). */
-  code?: string;
+  code?: ErrorCode;
   /** The thrown error's `name` (`TypeError`...). */
   name: string;
   /** The thrown error's message. */
@@ -86,7 +87,8 @@ export interface InvokeMessage {
 export interface CancelMessage {
   type: 'cancel';
   id: string;
-  reason: string;
+  /** The code the call settled with: TIMEOUT, CANCELLED or SHUTTING_DOWN. */
+  reason: ErrorCode;
 }
 
 /** Bridge → page: liveness probe; the page answers with a pong carrying the same `t`. */
@@ -98,7 +100,7 @@ export interface PingMessage {
 /** Bridge → page: something the page sent was refused; sent before a close when fatal. */
 export interface ErrorMessage {
   type: 'error';
-  code: string;
+  code: ErrorCode;
   message: string;
 }
 
@@ -111,37 +113,5 @@ export type PageMessage = HelloMessage | UpdateMessage | ResultMessage | PongMes
 /** Messages the bridge sends. */
 export type BridgeMessage = WelcomeMessage | InvokeMessage | CancelMessage | PingMessage | ErrorMessage;
 
-/** WebSocket close codes the bridge uses; the page decides from them whether to reconnect. */
-export const CLOSE_CODES = {
-  /** Bridge is shutting down; reconnect with backoff. */
-  GOING_AWAY: 1001,
-  /** The hello was invalid. Do not reconnect with the same settings. */
-  BAD_HELLO: 4400,
-  /** Token missing or wrong. Do not reconnect. */
-  UNAUTHORIZED: 4401,
-  /** Origin not allowed for the group. Do not reconnect. */
-  FORBIDDEN: 4403,
-  /** No hello in time. */
-  HELLO_TIMEOUT: 4408,
-  /** Another connection took this client id; the page picks a new id and reconnects. */
-  REPLACED: 4409,
-  /** Kicked by an operator. Do not reconnect until told to. */
-  KICKED: 4410,
-  /** Protocol version mismatch. Do not reconnect. */
-  PROTOCOL_MISMATCH: 4426,
-  /** The page missed its pongs. */
-  UNRESPONSIVE: 4504,
-  /** Bridge at its page limit; reconnect with backoff. */
-  FULL: 4503,
-  /** Too many invalid frames. */
-  TOO_MANY_BAD_FRAMES: 4402,
-} as const;
-
-/** Close codes after which the page should not reconnect by itself. */
-export const FINAL_CLOSE_CODES: readonly number[] = [
-  CLOSE_CODES.BAD_HELLO,
-  CLOSE_CODES.UNAUTHORIZED,
-  CLOSE_CODES.FORBIDDEN,
-  CLOSE_CODES.KICKED,
-  CLOSE_CODES.PROTOCOL_MISMATCH,
-];
+// Close codes live in their own table; re-exported here for code that imports them with the messages.
+export { CLOSE_CODES, FINAL_CLOSE_CODES } from './close-codes.js';

@@ -18,10 +18,8 @@ const FILES: Record<string, { file: string; type: string }> = {
 
 const cache = new Map<string, Asset>();
 
-/** Whether `path` is one of the dashboard's files. */
-export function isDashboardPath(path: string): boolean {
-  return Object.hasOwn(FILES, path);
-}
+/** The URL paths of the dashboard's files. */
+export const DASHBOARD_PATHS: readonly string[] = Object.keys(FILES);
 
 /** The asset at `path`; throws with a hint when the dashboard has not been built. */
 export function dashboardAsset(path: string): Asset {

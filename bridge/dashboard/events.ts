@@ -2,6 +2,7 @@
  * What GET /v1/events pushes (server-sent events, one JSON object per `data:` line). Shared by the
  * bridge and the dashboard's browser code, so it holds no Node or DOM types.
  */
+import type { ErrorCode } from '../../protocol/errors.js';
 
 /** A connected page as the dashboard shows it. */
 export interface PageView {
@@ -34,7 +35,7 @@ export interface CallView {
   clientId: string | null;
   durationMs: number;
   /** `ok` or an error code. */
-  outcome: string;
+  outcome: 'ok' | ErrorCode;
   /** The error message (cut to 300 characters) when the call failed. */
   message?: string;
   /** Arguments and result as JSON text cut to 2,000 characters; only with --debug-capture. */

@@ -1,6 +1,9 @@
-/** Shapes of call requests (POST /v1/call, each item of /v1/batch, GET /v1/call), checked with zod. */
+/**
+ * Shapes of call requests (POST /v1/call, each item of /v1/batch, GET /v1/call, and the Node API's
+ * calls), checked with zod: every way in follows the same rules with the same messages.
+ */
 import { z } from 'zod';
-import { EVAL_ACTION, PagecallError, checkAction, checkClientId, checkGroup, typeName, type Json } from '../../protocol/index.js';
+import { EVAL_ACTION, PagecallError, checkAction, checkClientId, checkGroup, findMalformedTag, typeName, type Json } from '../../protocol/index.js';
 import type { BridgeConfig } from '../config.js';
 import { MAX_WIRE_DEPTH, nestedDeeperThan } from '../json-depth.js';
 import type { CallRequest } from '../pending-calls.js';
@@ -73,7 +76,9 @@ function badRequest(error: z.ZodError, input: unknown, prefix = ''): PagecallErr
   let message: string;
   if (issue.code === 'invalid_type') {
     const got = valueAt(input, issue.path);
-    message = got === undefined ? `${path}: required` : `${path}: expected ${issue.expected}, got ${typeName(got)}`;
+    // A number of the wrong kind (NaN, 1.5) is named by its value: "expected number, got number" would not help.
+    const what = typeof got === 'number' && (issue.expected === 'number' || issue.expected === 'int') ? String(got) : typeName(got);
+    message = got === undefined ? `${path}: required` : `${path}: expected ${issue.expected === 'int' ? 'integer' : issue.expected}, got ${what}`;
   } else if (issue.code === 'unrecognized_keys') {
     const keys = issue.keys;
     const hint = keys.includes('param') || keys.includes('params') ? ' (pass arguments as "args": [...])' : '';
@@ -91,14 +96,28 @@ function toRequest(fields: CallFields, config: BridgeConfig, item?: number): Cal
     throw new PagecallError('BAD_REQUEST', `${at()}timeoutMs: at most ${config.maxTimeoutMs}, got ${fields.timeoutMs}`);
   }
   const args = fields.args ?? [];
-  const deep = args.findIndex((arg) => nestedDeeperThan(arg));
-  if (deep >= 0) throw new PagecallError('BAD_REQUEST', `${at()}args[${deep}]: nested deeper than ${MAX_WIRE_DEPTH} levels`, { limit: MAX_WIRE_DEPTH });
+  checkArgs(args, at());
   const request: CallRequest = { group: fields.group, action: fields.action, args: args as Json[] };
   if (fields.clientId !== undefined) request.clientId = fields.clientId;
   if (fields.timeoutMs !== undefined) request.timeoutMs = fields.timeoutMs;
   if (fields.retry !== undefined) request.retry = fields.retry;
   if (fields.balance !== undefined) request.balance = fields.balance;
   return request;
+}
+
+/**
+ * Checks encoded arguments: nesting (deep JSON would overflow the page's stringify) and tagged
+ * values (a malformed `$bytes` is the caller's mistake, so it must not reach a page as one).
+ * `at` prefixes the field (`calls[3].`).
+ */
+export function checkArgs(args: readonly unknown[], at = ''): void {
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (arg === null || typeof arg !== 'object') continue;
+    if (nestedDeeperThan(arg)) throw new PagecallError('BAD_REQUEST', `${at}args[${i}]: nested deeper than ${MAX_WIRE_DEPTH} levels`, { limit: MAX_WIRE_DEPTH });
+    const malformed = findMalformedTag(arg, `${at}args[${i}]`);
+    if (malformed) throw new PagecallError('BAD_REQUEST', malformed);
+  }
 }
 
 function ensureObject(body: unknown, what: string): void {
@@ -140,9 +159,32 @@ export function parseBatchBody(body: unknown, config: BridgeConfig): BatchItem[]
       if (checked.data.group === undefined) throw new PagecallError('BAD_REQUEST', `calls[${i}].group: required (or set "group" on the batch)`);
       return { ok: true, request: toRequest(checked.data as CallFields, config, i) };
     } catch (error) {
-      return { ok: false, error: error as PagecallError };
+      return { ok: false, error: PagecallError.from(error) };
     }
   });
+}
+
+/**
+ * Validates a call made through the Node API (Bridge.call, Bridge.callRaw) by the rules and with
+ * the messages of POST /v1/call; the Node-only fields (`signal`, `requestId`) are kept as given.
+ */
+export function checkCallRequest(request: CallRequest, config: BridgeConfig): CallRequest {
+  if (request === null || typeof request !== 'object') throw new PagecallError('BAD_REQUEST', `request: expected object, got ${typeName(request)}`);
+  const { group, action, args, clientId, timeoutMs, retry, balance, signal, requestId } = request;
+  const body: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries({ group, action, args, clientId, timeoutMs, retry, balance })) {
+    if (value !== undefined) body[key] = value;
+  }
+  const checked = parseCallBody(body, config);
+  if (signal !== undefined) {
+    if (!(signal instanceof AbortSignal)) throw new PagecallError('BAD_REQUEST', `signal: expected AbortSignal, got ${typeName(signal)}`);
+    checked.signal = signal;
+  }
+  if (requestId !== undefined) {
+    if (typeof requestId !== 'string') throw new PagecallError('BAD_REQUEST', `requestId: expected string, got ${typeName(requestId)}`);
+    checked.requestId = requestId;
+  }
+  return checked;
 }
 
 /** Reads GET /v1/call?group=&action=&args=[json]&arg=...&clientId=&timeoutMs=&retry=. */

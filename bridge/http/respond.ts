@@ -16,7 +16,7 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
 
 /** Maps any error to its coded response; unknown errors are INTERNAL and get logged by the caller. */
 export function sendError(res: ServerResponse, error: unknown, headers?: readonly string[]): PagecallError {
-  const e = error instanceof PagecallError ? error : new PagecallError('INTERNAL', error instanceof Error ? error.message : String(error));
+  const e = PagecallError.from(error);
   if (res.headersSent) {
     res.destroy();
     return e;

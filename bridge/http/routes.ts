@@ -1,32 +1,20 @@
 /**
- * HTTP routes. The hot ones (POST /v1/call, POST /v1/batch) are plain node:http handlers; the rest
- * go through express. Routes parse, call and shape; errors all go through sendError.
+ * Handlers of the API routes (calls, batches, eval, pages) and the public ones (health, injector).
+ * They parse, call and shape; errors all go through sendError. bridge/http/route-table.ts says
+ * which path and method each serves and who may use it.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import express, { type NextFunction, type Request, type Response } from 'express';
 import { PROTOCOL_VERSION, PagecallError, checkClientId, checkGroup } from '../../protocol/index.js';
-import { checkApiAccess, requestToken, tokenMatches } from '../access.js';
-import type { ClientRegistry } from '../client-registry.js';
+import { requestToken, tokenMatches } from '../access.js';
 import type { BridgeConfig } from '../config.js';
 import { injectorScript } from '../injector-script.js';
-import type { Logger } from '../logger.js';
-import type { PageHub } from '../page-hub.js';
-import type { CallRequest, CallTicket, PendingCalls, SettledCall } from '../pending-calls.js';
+import type { CallRequest, CallTicket, SettledCall } from '../pending-calls.js';
 import { parseBatchBody, parseCallBody, parseCallQuery, parseEvalBody } from './call-schema.js';
+import { queryOf, type HttpContext, type RouteParams } from './context.js';
 import { readJsonBody } from './read-body.js';
 import { sendError, sendJson } from './respond.js';
 
-/** What the routes need from the bridge. */
-export interface RouteContext {
-  config: BridgeConfig;
-  registry: ClientRegistry;
-  pending: PendingCalls;
-  hub: PageHub;
-  log: Logger;
-  version: string;
-}
-
-function reportError(ctx: RouteContext, res: ServerResponse, error: unknown, requestId: string): void {
+function reportError(ctx: HttpContext, res: ServerResponse, error: unknown, requestId: string): void {
   const e = sendError(res, error, ['x-request-id', requestId]);
   if (e.code === 'INTERNAL') ctx.log.error({ requestId, err: error }, 'internal error');
 }
@@ -42,7 +30,7 @@ function onCallerGone(res: ServerResponse, onGone: () => void): void {
  * Runs one call for an HTTP caller and answers with its outcome; cancels it (and tells the page)
  * if the caller disconnects first.
  */
-function respondToCall(ctx: RouteContext, res: ServerResponse, request: CallRequest, requestId: string): void {
+function respondToCall(ctx: HttpContext, res: ServerResponse, request: CallRequest, requestId: string): void {
   request.requestId = requestId;
   let gone = false;
   const ticket = ctx.pending.start(
@@ -62,7 +50,7 @@ function respondToCall(ctx: RouteContext, res: ServerResponse, request: CallRequ
 
 /** Reads a JSON body, turns it into a call with `parse`, and answers with the call's outcome. */
 async function callFromBody(
-  ctx: RouteContext,
+  ctx: HttpContext,
   req: IncomingMessage,
   res: ServerResponse,
   requestId: string,
@@ -79,12 +67,12 @@ async function callFromBody(
 }
 
 /** POST /v1/call */
-export function handleCallPost(ctx: RouteContext, req: IncomingMessage, res: ServerResponse, requestId: string): Promise<void> {
+export function handleCallPost(ctx: HttpContext, req: IncomingMessage, res: ServerResponse, requestId: string): Promise<void> {
   return callFromBody(ctx, req, res, requestId, parseCallBody);
 }
 
 /** POST /v1/batch: results in request order, each `{ok, result}` or `{ok: false, error}`. */
-export async function handleBatchPost(ctx: RouteContext, req: IncomingMessage, res: ServerResponse, requestId: string): Promise<void> {
+export async function handleBatchPost(ctx: HttpContext, req: IncomingMessage, res: ServerResponse, requestId: string): Promise<void> {
   let items;
   try {
     items = parseBatchBody(await readJsonBody(req, ctx.config.maxBodyBytes), ctx.config);
@@ -122,120 +110,93 @@ export async function handleBatchPost(ctx: RouteContext, req: IncomingMessage, r
   if (--left === 0) answer();
 }
 
-const queryOf = (req: Request): URLSearchParams => new URLSearchParams(req.url.includes('?') ? req.url.slice(req.url.indexOf('?') + 1) : '');
+/** GET /v1/call?group=&action=&args=[...] */
+export function handleCallGet(ctx: HttpContext, req: IncomingMessage, res: ServerResponse, requestId: string): void {
+  let request: CallRequest;
+  try {
+    request = parseCallQuery(queryOf(req), ctx.config);
+  } catch (error) {
+    reportError(ctx, res, error, requestId);
+    return;
+  }
+  respondToCall(ctx, res, request, requestId);
+}
 
-/** The express app serving everything but the hot routes. */
-export function createApp(ctx: RouteContext): express.Express {
-  const app = express();
-  app.disable('x-powered-by');
-  app.set('etag', false);
+/** POST /v1/eval: EVAL_DISABLED unless the bridge runs with --allow-eval. */
+export async function handleEval(ctx: HttpContext, req: IncomingMessage, res: ServerResponse, requestId: string): Promise<void> {
+  if (!ctx.config.allowEval) {
+    req.resume();
+    sendError(res, new PagecallError('EVAL_DISABLED', 'running code strings in pages is off; start the bridge with --allow-eval (or PAGECALL_ALLOW_EVAL=true) to enable POST /v1/eval'));
+    return;
+  }
+  await callFromBody(ctx, req, res, requestId, parseEvalBody);
+}
 
-  const api = express.Router();
-  api.use((req: Request, res: Response, next: NextFunction) => {
-    const denied = checkApiAccess(req, ctx.config, queryOf(req));
-    if (denied) sendError(res, denied);
-    else next();
-  });
+/** GET /v1/clients?group= */
+export function listClients(ctx: HttpContext, req: IncomingMessage, res: ServerResponse): void {
+  const group = queryOf(req).get('group') ?? undefined;
+  sendJson(res, 200, { ok: true, clients: ctx.registry.list(group).map((c) => c.info()) });
+}
 
-  api.get('/call', (req: Request, res: Response) => {
-    let request: CallRequest;
-    try {
-      request = parseCallQuery(queryOf(req), ctx.config);
-    } catch (error) {
-      reportError(ctx, res, error, String(res.getHeader('x-request-id')));
-      return;
-    }
-    return respondToCall(ctx, res, request, String(res.getHeader('x-request-id')));
-  });
+/** DELETE /v1/clients/:id */
+export function kickClient(ctx: HttpContext, _req: IncomingMessage, res: ServerResponse, _requestId: string, params: RouteParams): void {
+  const id = params.id ?? '';
+  const client = ctx.registry.get(id);
+  if (!client) {
+    sendError(res, new PagecallError('CLIENT_NOT_FOUND', `no page with client id ${JSON.stringify(id)} is connected`, { clientId: id }));
+    return;
+  }
+  ctx.hub.kick(client);
+  sendJson(res, 200, { ok: true, clientId: id });
+}
 
-  api.post('/eval', async (req: Request, res: Response) => {
-    const requestId = String(res.getHeader('x-request-id'));
-    if (!ctx.config.allowEval) {
-      req.resume();
-      sendError(res, new PagecallError('EVAL_DISABLED', 'running code strings in pages is off; start the bridge with --allow-eval (or PAGECALL_ALLOW_EVAL=true) to enable POST /v1/eval'));
-      return;
-    }
-    await callFromBody(ctx, req, res, requestId, parseEvalBody);
-  });
+// Pages probe /health before connecting (Chrome's Local Network Access prompt is triggered by a
+// fetch, not by a WebSocket), so it is readable from any origin and answers LNA preflights.
+function healthHeaders(res: ServerResponse): void {
+  res.setHeader('access-control-allow-private-network', 'true');
+  res.setHeader('access-control-allow-local-network', 'true');
+  res.setHeader('cache-control', 'no-store');
+}
 
-  api.get('/clients', (req: Request, res: Response) => {
-    const group = queryOf(req).get('group') ?? undefined;
-    const clients = ctx.registry.list(group).map((c) => c.info());
-    sendJson(res, 200, { ok: true, clients });
-  });
+/** OPTIONS /health: the Local Network Access preflight. */
+export function healthPreflight(_ctx: HttpContext, _req: IncomingMessage, res: ServerResponse): void {
+  healthHeaders(res);
+  res.setHeader('access-control-allow-methods', 'GET');
+  res.setHeader('access-control-max-age', '600');
+  res.statusCode = 204;
+  res.end();
+}
 
-  api.delete('/clients/:id', (req: Request, res: Response) => {
-    const id = String(req.params.id);
-    const client = ctx.registry.get(id);
-    if (!client) {
-      sendError(res, new PagecallError('CLIENT_NOT_FOUND', `no page with client id ${JSON.stringify(id)} is connected`, { clientId: id }));
-      return;
-    }
-    ctx.hub.kick(client);
-    sendJson(res, 200, { ok: true, clientId: id });
-  });
+/** GET /health */
+export function health(ctx: HttpContext, _req: IncomingMessage, res: ServerResponse): void {
+  healthHeaders(res);
+  sendJson(res, 200, { ok: true, name: 'pagecall', version: ctx.version, protocol: PROTOCOL_VERSION, clients: ctx.registry.size, tokenRequired: ctx.config.token !== undefined });
+}
 
-  api.all(['/call', '/batch', '/eval', '/clients', '/clients/:id'], (req: Request, res: Response) => {
-    sendError(res, new PagecallError('METHOD_NOT_ALLOWED', `${req.method} is not allowed on ${req.path === '/' ? '' : '/v1'}${req.path}`));
-  });
-
-  app.use('/v1', api);
-
-  // Pages probe this before connecting (Chrome's Local Network Access prompt is triggered by a
-  // fetch, not by a WebSocket), so it is readable from any origin and answers LNA preflights.
-  const healthHeaders = (res: Response): void => {
-    res.setHeader('access-control-allow-origin', '*');
-    res.setHeader('access-control-allow-private-network', 'true');
-    res.setHeader('access-control-allow-local-network', 'true');
-    res.setHeader('cache-control', 'no-store');
-  };
-  app.options('/health', (_req: Request, res: Response) => {
-    healthHeaders(res);
-    res.setHeader('access-control-allow-methods', 'GET');
-    res.setHeader('access-control-max-age', '600');
-    res.status(204).end();
-  });
-  app.get('/health', (_req: Request, res: Response) => {
-    healthHeaders(res);
-    sendJson(res, 200, { ok: true, name: 'pagecall', version: ctx.version, protocol: PROTOCOL_VERSION, clients: ctx.registry.size, tokenRequired: ctx.config.token !== undefined });
-  });
-
-  app.get('/injector.js', (req: Request, res: Response) => {
-    const query = queryOf(req);
-    const group = query.get('group') ?? 'default';
-    const clientId = query.get('clientId') ?? undefined;
-    const problem = checkGroup(group) ?? (clientId !== undefined ? checkClientId(clientId) : undefined);
-    if (problem) {
-      sendError(res, new PagecallError('BAD_REQUEST', problem));
-      return;
-    }
-    const token = requestToken(req, query);
-    if (ctx.config.token !== undefined && !tokenMatches(token, ctx.config.token)) {
-      sendError(res, new PagecallError('UNAUTHORIZED', 'this bridge requires a token: load /injector.js?group=...&token=<token>'));
-      return;
-    }
-    const bridgeUrl = `${req.protocol}://${req.headers.host ?? `${ctx.config.host}:${ctx.config.port}`}`;
-    const settings: Parameters<typeof injectorScript>[0] = { bridgeUrl, group };
-    if (ctx.config.token !== undefined) settings.token = ctx.config.token;
-    if (clientId !== undefined) settings.clientId = clientId;
-    res.setHeader('content-type', 'text/javascript; charset=utf-8');
-    res.setHeader('cache-control', 'no-store');
-    res.setHeader('access-control-allow-origin', '*');
-    res.setHeader('cross-origin-resource-policy', 'cross-origin');
-    res.send(injectorScript(settings));
-  });
-
-  app.use((req: Request, res: Response) => {
-    sendError(res, new PagecallError('NOT_FOUND', `no route ${req.method} ${req.path}`));
-  });
-  app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
-    // Express reports bad client input (a path parameter that is not valid percent-encoding) as an
-    // error with a 4xx status: that is the caller's mistake, not an INTERNAL one.
-    const status = (error as { status?: unknown } | null)?.status;
-    const coded = typeof status === 'number' && status >= 400 && status < 500 && !(error instanceof PagecallError)
-      ? new PagecallError('BAD_REQUEST', `${req.method} ${req.path}: ${(error as Error).message}`)
-      : error;
-    reportError(ctx, res, coded, String(res.getHeader('x-request-id')));
-  });
-  return app;
+/** GET /injector.js?group=&clientId=&token=: the page client, preconfigured to connect back here. */
+export function injector(ctx: HttpContext, req: IncomingMessage, res: ServerResponse): void {
+  const query = queryOf(req);
+  const group = query.get('group') ?? 'default';
+  const clientId = query.get('clientId') ?? undefined;
+  const problem = checkGroup(group) ?? (clientId !== undefined ? checkClientId(clientId) : undefined);
+  if (problem) {
+    sendError(res, new PagecallError('BAD_REQUEST', problem));
+    return;
+  }
+  if (ctx.config.token !== undefined && !tokenMatches(requestToken(req, query), ctx.config.token)) {
+    sendError(res, new PagecallError('UNAUTHORIZED', 'this bridge requires a token: load /injector.js?group=...&token=<token>'));
+    return;
+  }
+  // The bridge serves plain HTTP; the URL pages connect back to is the one they loaded this from.
+  const bridgeUrl = `http://${req.headers.host ?? `${ctx.config.host}:${ctx.config.port}`}`;
+  const settings: Parameters<typeof injectorScript>[0] = { bridgeUrl, group };
+  if (ctx.config.token !== undefined) settings.token = ctx.config.token;
+  if (clientId !== undefined) settings.clientId = clientId;
+  const script = injectorScript(settings);
+  res.statusCode = 200;
+  res.setHeader('content-type', 'text/javascript; charset=utf-8');
+  res.setHeader('content-length', Buffer.byteLength(script));
+  res.setHeader('cache-control', 'no-store');
+  res.setHeader('cross-origin-resource-policy', 'cross-origin');
+  res.end(script);
 }

@@ -27,14 +27,18 @@ async function parsed(res: Response): Promise<JsonResponse> {
   return { status: res.status, headers: res.headers, body };
 }
 
+/** How long an HTTP request of a test may take (longer than any deadline a test sets). */
+export const HTTP_TIMEOUT_MS = 120_000;
+
 /** POSTs JSON (or a raw string body) and returns status, headers and parsed body. */
 export async function postJson(url: string, body: unknown, headers: Record<string, string> = {}): Promise<JsonResponse> {
-  return parsed(await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) }));
+  const init: RequestInit = { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) };
+  return parsed(await fetch(url, { signal: AbortSignal.timeout(HTTP_TIMEOUT_MS), ...init }));
 }
 
 /** GETs (or any method via `init`) and returns status, headers and parsed body. */
 export async function getJson(url: string, init: RequestInit = {}): Promise<JsonResponse> {
-  return parsed(await fetch(url, init));
+  return parsed(await fetch(url, { signal: AbortSignal.timeout(HTTP_TIMEOUT_MS), ...init }));
 }
 
 /** The status of a GET sent with exactly these headers (fetch would not let a test set Host). */
@@ -44,6 +48,7 @@ export function statusOf(url: string, headers: Record<string, string>): Promise<
       resolve(res.statusCode ?? 0);
       res.resume();
     });
+    req.setTimeout(HTTP_TIMEOUT_MS, () => req.destroy(new Error(`timed out after ${HTTP_TIMEOUT_MS} ms waiting for an answer from ${url}`)));
     req.on('error', reject);
     req.end();
   });

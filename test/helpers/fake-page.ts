@@ -2,6 +2,7 @@
 import { once } from 'node:events';
 import WebSocket from 'ws';
 import { PROTOCOL_VERSION, type InvokeMessage, type Json, type WelcomeMessage } from '../../protocol/index.js';
+import { WAIT_MS, withTimeout } from './wait.js';
 
 /** A handler returns the encoded value, throws to report a page error, or returns HANG to never answer. */
 export type FakeHandler = (args: Json[], invoke: InvokeMessage) => Json | Promise<Json> | typeof HANG;
@@ -30,19 +31,20 @@ export interface FakePage {
   freeze(): void;
   /** Send a raw text frame. */
   sendRaw(text: string): void;
-  /** Resolves with the next message of this type. */
-  next(type: string): Promise<any>;
+  /** Resolves with the next message of this type; rejects when none comes within `timeoutMs` (default 10 s). */
+  next(type: string, timeoutMs?: number): Promise<any>;
   /** Closes the socket and waits until it is closed. */
   close(): Promise<void>;
 }
 
-/** Connects, says hello and waits for the welcome. */
+/** Connects, says hello and waits for the welcome (each step at most 10 s). */
 export async function connectFakePage(options: FakePageOptions): Promise<FakePage> {
   const wsUrl = options.bridgeUrl.replace(/^http/, 'ws') + '/v1/ws';
   const ws = new WebSocket(wsUrl, options.origin ? { origin: options.origin } : {});
   ws.on('error', () => {});
   const received: any[] = [];
   const waiters: Array<{ type: string; resolve: (m: any) => void }> = [];
+  const opened = once(ws, 'open');
   let frozen = false;
   const handlers = options.handlers ?? {};
   const send = (m: unknown): void => {
@@ -76,9 +78,20 @@ export async function connectFakePage(options: FakePageOptions): Promise<FakePag
       }
     }
   });
-  const next = (type: string): Promise<any> => new Promise((resolve) => waiters.push({ type, resolve }));
-  await once(ws, 'open');
-  const welcomed = next('welcome');
+  const next = (type: string, timeoutMs = WAIT_MS): Promise<any> => {
+    const waiter = { type, resolve: (_: any) => {} };
+    const message = new Promise<any>((resolve) => {
+      waiter.resolve = resolve;
+      waiters.push(waiter);
+    });
+    return withTimeout(message, `a "${type}" message from the bridge`, timeoutMs).catch((error: unknown) => {
+      const i = waiters.indexOf(waiter);
+      if (i >= 0) waiters.splice(i, 1);
+      throw error;
+    });
+  };
+  await withTimeout(opened, `the page socket to ${wsUrl} to open`);
+  const welcomed = options.hello === false ? null : next('welcome');
   if (options.hello !== false) {
     const hello: Record<string, unknown> = {
       type: 'hello',
@@ -92,7 +105,13 @@ export async function connectFakePage(options: FakePageOptions): Promise<FakePag
     if (options.token) hello.token = options.token;
     send(hello);
   }
-  const welcome = options.hello === false ? ({} as WelcomeMessage) : ((await Promise.race([welcomed, once(ws, 'close').then(() => { throw new Error('closed before welcome'); })])) as WelcomeMessage);
+  const closedFirst = once(ws, 'close').then(([code]) => {
+    throw new Error(`the page socket closed before welcome (close code ${String(code)})`);
+  });
+  closedFirst.catch(() => {});
+  // The race below reports whichever comes first; the other must not end as an unhandled rejection.
+  welcomed?.catch(() => {});
+  const welcome = welcomed === null ? ({} as WelcomeMessage) : ((await Promise.race([welcomed, closedFirst])) as WelcomeMessage);
   return {
     ws,
     welcome,
@@ -107,7 +126,7 @@ export async function connectFakePage(options: FakePageOptions): Promise<FakePag
       if (ws.readyState === WebSocket.CLOSED) return;
       const closed = once(ws, 'close');
       ws.close();
-      await closed;
+      await withTimeout(closed, 'the page socket to close', WAIT_MS).catch(() => ws.terminate());
     },
   };
 }

@@ -1,19 +1,13 @@
-/** Test-only access to a bridge's private state, for checks that have no public surface (leaks, queues). */
+/** Test-only access to a bridge's parts, for checks that have no public surface (leaks, queues). */
+import { bridgeParts, type BridgeParts } from '../../bridge/bridge-parts.js';
 import type { Bridge } from '../../bridge/index.js';
-import type { ClientRegistry } from '../../bridge/client-registry.js';
-import type { PageHub } from '../../bridge/page-hub.js';
-import type { PendingCalls } from '../../bridge/pending-calls.js';
 
 /** The bridge's registry, pending-call table and page hub. */
-export interface BridgeInternals {
-  registry: ClientRegistry;
-  pending: PendingCalls;
-  hub: PageHub;
-}
+export type BridgeInternals = BridgeParts;
 
 /** Reaches into a running bridge. */
 export function internals(bridge: Bridge): BridgeInternals {
-  return bridge as unknown as BridgeInternals;
+  return bridgeParts(bridge);
 }
 
 /** What a bridge holds once every call has settled and every page has left: all zero when nothing leaked. */
@@ -25,6 +19,6 @@ export function leftovers(bridge: Bridge): { inFlight: number; waiting: number; 
     deadlines: pending.withDeadline,
     clients: registry.size,
     groups: registry.groupCount,
-    queues: (pending as unknown as { queues: Map<string, unknown> }).queues.size,
+    queues: pending.queuedGroups,
   };
 }

@@ -8,8 +8,14 @@ export interface RunResult {
   stderr: string;
 }
 
-/** Runs `command args…` with extra environment variables (and without `unset` ones) and resolves when it exits. */
-export function run(command: string, args: string[], env: Record<string, string> = {}, unset: string[] = []): Promise<RunResult> {
+/** How long a command may run before run() kills it and fails. */
+export const RUN_TIMEOUT_MS = 60_000;
+
+/**
+ * Runs `command args…` with extra environment variables (and without `unset` ones) and resolves when
+ * it exits; a command still running after `timeoutMs` is killed (by its PID) and run() rejects.
+ */
+export function run(command: string, args: string[], env: Record<string, string> = {}, unset: string[] = [], timeoutMs = RUN_TIMEOUT_MS): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const base: NodeJS.ProcessEnv = { ...process.env };
     for (const name of unset) delete base[name];
@@ -18,7 +24,17 @@ export function run(command: string, args: string[], env: Record<string, string>
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('exit', (code) => resolve({ code: code ?? 1, stdout, stderr }));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`timed out after ${timeoutMs} ms waiting for ${command} ${args.join(' ')} to exit (killed pid ${child.pid}); stderr so far: ${stderr.slice(-500)}`));
+    }, timeoutMs);
+    child.on('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? 1, stdout, stderr });
+    });
   });
 }

@@ -5,6 +5,7 @@
  */
 import WebSocket from 'ws';
 import { FINAL_CLOSE_CODES, PROTOCOL_VERSION, type InvokeMessage, type Json, type WelcomeMessage } from '../../protocol/index.js';
+import { WAIT_MS, withTimeout } from './wait.js';
 
 /** Returns the encoded result, or throws to report a page error. Promises are answered when they settle. */
 export type PageHandler = (args: Json[], invoke: InvokeMessage) => Json | Promise<Json>;
@@ -31,8 +32,8 @@ export interface ReconnectingPage {
   readonly closeCodes: readonly number[];
   /** Invokes received so far. */
   readonly invokes: number;
-  /** Resolves at the next welcome. */
-  nextWelcome(): Promise<WelcomeMessage>;
+  /** Resolves at the next welcome; rejects when none comes within `timeoutMs` (default 10 s). */
+  nextWelcome(timeoutMs?: number): Promise<WelcomeMessage>;
   /** While held, the page does not reconnect; release() lets it. */
   hold(): void;
   release(): void;
@@ -155,7 +156,16 @@ export async function startReconnectingPage(options: ReconnectingPageOptions): P
     get invokes() {
       return invokes;
     },
-    nextWelcome: () => new Promise((resolve) => welcomeWaiters.push(resolve)),
+    nextWelcome: (timeoutMs = WAIT_MS) => {
+      let waiter: (m: WelcomeMessage) => void = () => {};
+      const welcome = new Promise<WelcomeMessage>((resolve) => {
+        waiter = resolve;
+        welcomeWaiters.push(resolve);
+      });
+      return withTimeout(welcome, 'the reconnecting page to be welcomed', timeoutMs).finally(() => {
+        welcomeWaiters = welcomeWaiters.filter((w) => w !== waiter);
+      });
+    },
     hold: () => {
       held = true;
     },
@@ -178,10 +188,11 @@ export async function startReconnectingPage(options: ReconnectingPageOptions): P
       connected = false;
       welcomeWaiters = [];
       if (!socket || socket.readyState === WebSocket.CLOSED) return;
-      await new Promise<void>((resolve) => {
+      const closed = new Promise<void>((resolve) => {
         closedWaiters.push(resolve);
         socket.close();
       });
+      await withTimeout(closed, 'the reconnecting page to close').catch(() => socket.terminate());
     },
   };
   const first = page.nextWelcome();

@@ -1,32 +1,21 @@
 /** GET /v1/events: the dashboard's live stream — access-checked, a snapshot first, then batched changes. */
 import assert from 'node:assert/strict';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import type { SnapshotEvent, UpdateEvent } from '../../bridge/dashboard/events.js';
 import type { Bridge } from '../../bridge/index.js';
 import { postJson, startTestBridge, until, statusOf } from '../helpers/bridge.js';
+import { fileCleanup } from '../helpers/cleanup.js';
 import { openEvents, type EventStreamReader } from '../helpers/event-stream.js';
-import { connectFakePage, type FakePage } from '../helpers/fake-page.js';
+import type { FakePage, FakePageOptions } from '../helpers/fake-page.js';
 
 const TOKEN = 'events-test-token-0123456789';
-const cleanups: Array<() => unknown> = [];
-after(async () => {
-  for (const c of cleanups.reverse()) await c();
-});
-
-async function bridgeWith(options: Parameters<typeof startTestBridge>[0] = {}): Promise<Bridge> {
-  const bridge = await startTestBridge(options);
-  cleanups.push(() => bridge.close());
-  return bridge;
-}
-async function page(bridge: Bridge, options: Partial<Parameters<typeof connectFakePage>[0]> = {}): Promise<FakePage> {
-  const p = await connectFakePage({ bridgeUrl: bridge.url, group: 'g', handlers: { add: (a) => (a[0] as number) + (a[1] as number), boom: () => { throw new TypeError('bad input'); } }, ...options });
-  cleanups.push(() => p.close());
-  return p;
+const use = fileCleanup();
+const bridgeWith = (options: Parameters<typeof startTestBridge>[0] = {}): Promise<Bridge> => use.bridge(options);
+function page(bridge: Bridge, options: Partial<FakePageOptions> = {}): Promise<FakePage> {
+  return use.page({ bridgeUrl: bridge.url, group: 'g', handlers: { add: (a) => (a[0] as number) + (a[1] as number), boom: () => { throw new TypeError('bad input'); } }, ...options });
 }
 async function stream(bridge: Bridge, headers: Record<string, string> = {}, query = ''): Promise<EventStreamReader> {
-  const s = await openEvents(bridge.url, headers, query);
-  cleanups.push(() => s.close());
-  return s;
+  return use.add(await openEvents(bridge.url, headers, query), 'an event stream');
 }
 
 const isUpdate = (e: { type: string }): e is UpdateEvent => e.type === 'update';

@@ -1,27 +1,18 @@
 /** GET /metrics: Prometheus text, access-checked, values that follow what the bridge does. */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import type { Bridge } from '../../bridge/index.js';
 import { MAX_ACTION_SERIES } from '../../bridge/metrics.js';
 import { getJson, postJson, startTestBridge, until, statusOf } from '../helpers/bridge.js';
-import { connectFakePage, HANG, type FakePage } from '../helpers/fake-page.js';
+import { fileCleanup } from '../helpers/cleanup.js';
+import { HANG, type FakePage, type FakePageOptions } from '../helpers/fake-page.js';
 
 const TOKEN = 'metrics-test-token-0123456789';
-const cleanups: Array<() => unknown> = [];
-after(async () => {
-  for (const c of cleanups.reverse()) await c();
-});
-
-async function bridgeWith(options: Parameters<typeof startTestBridge>[0] = {}): Promise<Bridge> {
-  const bridge = await startTestBridge(options);
-  cleanups.push(() => bridge.close());
-  return bridge;
-}
-async function page(bridge: Bridge, group = 'g', handlers: Parameters<typeof connectFakePage>[0]['handlers'] = {}): Promise<FakePage> {
-  const p = await connectFakePage({ bridgeUrl: bridge.url, group, handlers: { add: (a) => (a[0] as number) + (a[1] as number), boom: () => { throw new Error('no'); }, ...handlers } });
-  cleanups.push(() => p.close());
-  return p;
+const use = fileCleanup();
+const bridgeWith = (options: Parameters<typeof startTestBridge>[0] = {}): Promise<Bridge> => use.bridge(options);
+function page(bridge: Bridge, group = 'g', handlers: FakePageOptions['handlers'] = {}): Promise<FakePage> {
+  return use.page({ bridgeUrl: bridge.url, group, handlers: { add: (a) => (a[0] as number) + (a[1] as number), boom: () => { throw new Error('no'); }, ...handlers } });
 }
 
 async function scrape(bridge: Bridge, headers: Record<string, string> = {}): Promise<string> {

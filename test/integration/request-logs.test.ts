@@ -1,16 +1,13 @@
 /** Structured logs: every call's log line carries the request id that the response header returns. */
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import type { Bridge } from '../../bridge/index.js';
 import { createLogger } from '../../bridge/logger.js';
-import { getJson, postJson, startTestBridge, until } from '../helpers/bridge.js';
-import { connectFakePage, type FakePage } from '../helpers/fake-page.js';
+import { getJson, postJson, until } from '../helpers/bridge.js';
+import { fileCleanup } from '../helpers/cleanup.js';
 
-const cleanups: Array<() => unknown> = [];
-after(async () => {
-  for (const c of cleanups.reverse()) await c();
-});
+const use = fileCleanup();
 
 /** A bridge logging JSON lines at debug level into an array. */
 async function loggedBridge(): Promise<{ bridge: Bridge; lines: Array<Record<string, unknown>> }> {
@@ -22,10 +19,8 @@ async function loggedBridge(): Promise<{ bridge: Bridge; lines: Array<Record<str
     },
   });
   const logger = createLogger({ logLevel: 'debug', logFormat: 'json' }, sink);
-  const bridge = await startTestBridge({ logger });
-  cleanups.push(() => bridge.close());
-  const page: FakePage = await connectFakePage({ bridgeUrl: bridge.url, group: 'g', handlers: { add: (a) => (a[0] as number) + (a[1] as number), boom: () => { throw new Error('nope'); } } });
-  cleanups.push(() => page.close());
+  const bridge = await use.bridge({ logger });
+  await use.page({ bridgeUrl: bridge.url, group: 'g', handlers: { add: (a) => (a[0] as number) + (a[1] as number), boom: () => { throw new Error('nope'); } } });
   return { bridge, lines };
 }
 
