@@ -137,15 +137,17 @@ export class Bridge {
   async call(group: string, action: string, args: unknown[] = [], options: CallOptions = {}): Promise<unknown> {
     const problem = checkGroup(group) ?? checkAction(action);
     if (problem) throw new PagecallError('BAD_REQUEST', problem);
+    if (!Array.isArray(args)) throw new PagecallError('BAD_REQUEST', 'args: expected an array');
     let encoded: Json[];
     try {
-      encoded = args.map((a) => codec.encode(a));
+      // One encode of the whole list, so an error names its path from `args` (args[1].key: a function...).
+      encoded = codec.encode(args, 'args') as Json[];
     } catch (error) {
-      throw new PagecallError('BAD_REQUEST', `args: ${(error as Error).message}`);
+      throw new PagecallError('BAD_REQUEST', (error as Error).message);
     }
     const result = await this.pending.call({ group, action, args: encoded, ...options });
     try {
-      return codec.decode(result.value);
+      return codec.decode(result.value, 'result');
     } catch (error) {
       throw new PagecallError('RESULT_NOT_SERIALIZABLE', `page ${result.clientId} returned a malformed value: ${(error as Error).message}`, { clientId: result.clientId });
     }
