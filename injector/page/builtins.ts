@@ -23,6 +23,13 @@ export const isArray = Array.isArray;
 /** `String.fromCharCode` as it was at load. */
 export const fromCharCode = String.fromCharCode;
 
+// Called through a variable, eval is indirect: the code runs in global scope, not in ours.
+const nativeEval = g.eval;
+/** Runs a code string with the load-time `eval`, indirectly (in global scope). */
+export function indirectEval(code: unknown): unknown {
+  return nativeEval(String(code));
+}
+
 /** `setTimeout` as it was at load. */
 export const setTimer = g.setTimeout.bind(g) as (callback: () => void, ms: number) => number;
 /** `clearTimeout` as it was at load. */
