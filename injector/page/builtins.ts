@@ -32,6 +32,8 @@ export function indirectEval(code: unknown): unknown {
 
 /** `setTimeout` as it was at load. */
 export const setTimer = g.setTimeout.bind(g) as (callback: () => void, ms: number) => number;
+/** The longest delay setTimeout takes: it fires at once for anything above 2^31-1 ms. */
+export const MAX_TIMER_MS = 2147483647;
 /** `clearTimeout` as it was at load. */
 export const clearTimer = g.clearTimeout.bind(g) as (id: number | undefined) => void;
 /** `queueMicrotask` as it was at load. */

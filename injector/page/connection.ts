@@ -5,15 +5,13 @@
  */
 import type { Codec } from '../../protocol/codec.js';
 import type { PageMessage } from '../../protocol/messages.js';
-import { clearTimer, logDebug, min, NativeWebSocket, now, setTimer, socketClose } from './builtins.js';
+import { clearTimer, logDebug, MAX_TIMER_MS, min, NativeWebSocket, now, setTimer, socketClose } from './builtins.js';
 import { messageOf, namedError } from './error-payload.js';
 import { Outbox } from './outbox.js';
 import { RunningCalls } from './running-calls.js';
 
 /** Silence for this many heartbeats means the link is dead. */
 const SILENT_HEARTBEATS = 3;
-/** setTimeout fires at once for delays above 2^31-1 ms. */
-const MAX_TIMER_MS = 2147483647;
 /** What browsers report for a socket that failed before opening. */
 const ABNORMAL_CLOSE_CODE = 1006;
 /** Close code the page uses when it gives up on a silent bridge. */

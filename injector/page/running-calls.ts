@@ -4,14 +4,12 @@
  */
 import type { Codec, Json } from '../../protocol/codec.js';
 import type { InvokeMessage, PageErrorPayload, ResultMessage } from '../../protocol/messages.js';
-import { apply, clearTimer, logDebug, min, now, setTimer, whenSettled } from './builtins.js';
+import { apply, clearTimer, logDebug, MAX_TIMER_MS, min, now, setTimer, whenSettled } from './builtins.js';
 import { abortCall, Context, type Call } from './call-context.js';
 import { messageOf, namedError, toErrorPayload } from './error-payload.js';
 import type { Outbox } from './outbox.js';
 import type { PageFunction } from './types.js';
 
-/** setTimeout fires at once for delays above 2^31-1 ms. */
-const MAX_TIMER_MS = 2147483647;
 
 /** A failed result for call `id`. */
 export function failure(id: string, error: PageErrorPayload): ResultMessage {
