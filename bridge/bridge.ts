@@ -120,13 +120,14 @@ export class Bridge {
     if (problem) throw new PagecallError('BAD_REQUEST', problem);
     let encoded: Json[];
     try {
-      encoded = args.map((a) => codec.encode(a));
+      // One encode of the whole list, so an error names its path from `args` (args[1].key: a function...).
+      encoded = codec.encode(args, 'args') as Json[];
     } catch (error) {
-      throw PagecallError.from(error, { code: 'BAD_REQUEST', prefix: 'args' });
+      throw PagecallError.from(error, { code: 'BAD_REQUEST' });
     }
     const result = await this.pending.call(checkCallRequest({ ...options, group, action, args: encoded }, this.config));
     try {
-      return codec.decode(result.value);
+      return codec.decode(result.value, 'result');
     } catch (error) {
       throw PagecallError.from(error, { code: 'RESULT_NOT_SERIALIZABLE', prefix: `page ${result.clientId} returned a malformed value`, data: { clientId: result.clientId } });
     }

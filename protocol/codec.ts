@@ -11,8 +11,12 @@
  *   {"$set": [v, ...]}            Set
  *   {"$escape": {...}}            a plain object that happens to look like a tag
  *
- * Everything else is plain JSON. Object properties holding undefined or functions are dropped, as
- * JSON.stringify does.
+ * Everything else is plain JSON. Object properties holding undefined, functions or symbols are
+ * dropped, as JSON.stringify does. What cannot be carried faithfully is refused with a CodecError
+ * naming where it sits (`result.items[3].el: a DOM node (HTMLDivElement) cannot be sent`): a
+ * function or symbol anywhere but in an object property, an object of a built-in or host class the
+ * codec does not know (DOM nodes, Window, Promise, RegExp, WeakMap...) unless it has toJSON, cycles
+ * and nesting deeper than MAX_DEPTH.
  */
 
 /** A JSON value as it travels on the wire. */
@@ -26,9 +30,13 @@ const TAG_SET: ReadonlySet<string> = new Set(TAGS);
 // Captured at load: in a page, the injector loads before site code that may patch these.
 const isArray = Array.isArray;
 const objectKeys = Object.keys;
+const getPrototypeOf = Object.getPrototypeOf;
+const objectPrototype = Object.prototype;
+const objectToString = Object.prototype.toString;
 const isView = ArrayBuffer.isView;
 const getTime = Date.prototype.getTime;
 const toISOString = Date.prototype.toISOString;
+const stringify = JSON.stringify;
 
 /** Nesting deeper than this is refused: it is almost always a cycle the walk missed or an attack. */
 export const MAX_DEPTH = 200;
@@ -39,9 +47,114 @@ export interface Base64 {
   decode(text: string): Uint8Array;
 }
 
-/** Raised for values that cannot be encoded or decoded; `reason` says which part failed. */
+/** Path segments shown in full at each end of a long path (a value nested 200 levels deep). */
+const PATH_ENDS = 8;
+
+/**
+ * Raised for values that cannot be encoded or decoded. The message is `path: reason` once the error
+ * has left the codec (`result.items[3].el: a DOM node (HTMLDivElement) cannot be sent`).
+ */
 export class CodecError extends Error {
   override readonly name = 'CodecError';
+  /** What is wrong, without where. */
+  readonly reason: string;
+  /** Path segments (`.key`, `[3]`), innermost first, added while the error unwinds. */
+  readonly trail: string[] = [];
+
+  /** An error for `reason`; the codec adds where it happened. */
+  constructor(reason: string) {
+    super(reason);
+    this.reason = reason;
+  }
+
+  /** Where the bad value sits, written from `root` (`result.items[3].el`); long paths are cut in the middle. */
+  path(root: string): string {
+    const trail = this.trail;
+    const n = trail.length;
+    let out = root;
+    for (let i = n - 1; i >= 0; i--) {
+      if (n > 2 * PATH_ENDS + 1 && i === n - 1 - PATH_ENDS) {
+        out += `…(${n - 2 * PATH_ENDS} more)…`;
+        i = PATH_ENDS - 1;
+      }
+      out += trail[i];
+    }
+    return out;
+  }
+}
+
+/** Describes a thrown value in one line (`TypeError: x is undefined`). */
+function describeThrown(thrown: unknown): string {
+  try {
+    const { name, message } = thrown as { name?: unknown; message?: unknown };
+    if (typeof message === 'string') return `${typeof name === 'string' ? name : 'Error'}: ${message}`;
+    return String(thrown);
+  } catch {
+    return 'a value that cannot be turned into a string';
+  }
+}
+
+/** The CodecError for `thrown` (one from page code, e.g. a getter or toJSON, is wrapped), one segment further out. */
+function within(thrown: unknown, segment: string): CodecError {
+  const error = thrown instanceof CodecError ? thrown : new CodecError(`reading it threw ${describeThrown(thrown)}`);
+  error.trail.push(segment);
+  return error;
+}
+
+/** `thrown` as it leaves the codec: a CodecError's message gets its path from `root`. */
+function located(thrown: unknown, root: string): unknown {
+  if (!(thrown instanceof CodecError)) return thrown;
+  let path = thrown.path(root);
+  if (root === '' && path.startsWith('.')) path = path.slice(1);
+  thrown.message = path === '' ? thrown.reason : `${path}: ${thrown.reason}`;
+  return thrown;
+}
+
+const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
+
+/** `.name` for identifier keys, `["odd key"]` for others. */
+function keySegment(key: string): string {
+  return IDENTIFIER.test(key) ? `.${key}` : `[${stringify(key)}]`;
+}
+
+/** `.get("key")` for a map entry with a string or number key, `.values()[i]` otherwise. */
+function mapValueSegment(key: unknown, index: number): string {
+  return typeof key === 'string' || typeof key === 'number' ? `.get(${stringify(key)})` : `.values()[${index}]`;
+}
+
+function functionName(fn: unknown): string {
+  try {
+    const name = (fn as { name?: unknown }).name;
+    return typeof name === 'string' && name !== '' ? ` (${name})` : '';
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * Why an object whose prototype is not Object.prototype cannot be sent, or undefined when it can
+ * (an instance of a class: its own properties, as JSON.stringify sends them). Built-in and host
+ * objects tell their class through Symbol.toStringTag; their data sits in internal slots or on
+ * prototypes, so JSON would send `{}` or junk for them.
+ */
+function refusal(obj: object): string | undefined {
+  let tag: string;
+  try {
+    tag = (objectToString.call(obj) as string).slice(8, -1);
+  } catch {
+    return 'an object that cannot be read (from another origin?) cannot be sent';
+  }
+  if (tag === 'Object') return undefined;
+  if (tag === 'Promise') return 'a Promise cannot be sent (await it first)';
+  try {
+    const node = obj as { nodeType?: unknown; nodeName?: unknown };
+    if (typeof node.nodeType === 'number' && typeof node.nodeName === 'string') {
+      return `a DOM node (${tag}) cannot be sent; send data taken from it (textContent, getAttribute(...), outerHTML)`;
+    }
+  } catch {
+    // a host object that throws on reads: described by its class below
+  }
+  return `an object of class ${tag} cannot be sent`;
 }
 
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
@@ -94,19 +207,26 @@ export const portableBase64: Base64 = {
 
 /** Encodes and decodes values; create one per side with its base64 implementation. */
 export interface Codec {
-  /** Turns any value into wire JSON. Throws CodecError for cycles and excessive depth. */
-  encode(value: unknown): Json;
   /**
-   * Turns wire JSON back into values (Uint8Array, bigint, Date, Map, Set, undefined...). Arrays of
-   * plain values come back as the same array: pass freshly parsed JSON, not a value you keep.
+   * Turns a value into wire JSON. Throws CodecError for what cannot be carried (see the top of this
+   * file), its message naming the path from `root` (`result.items[3]: a function cannot be sent`).
    */
-  decode(value: unknown): unknown;
+  encode(value: unknown, root?: string): Json;
+  /**
+   * Turns wire JSON back into values (Uint8Array, bigint, Date, Map, Set, undefined...). Throws
+   * CodecError for malformed tags, naming the path from `root` (`args[1]: $map: expected...`).
+   * Arrays of plain values come back as the same array: pass freshly parsed JSON, not a value you keep.
+   */
+  decode(value: unknown, root?: string): unknown;
 }
 
 /** Creates a codec over the given base64 implementation. */
 export function createCodec(base64: Base64 = portableBase64): Codec {
+  // `element` is true where JSON would write null for a function (array items, map entries, set
+  // members, the value itself): there undefined becomes $undefined and a function is refused.
   // `seen` is made at the first object: most values are primitives, and a Set per value adds up.
-  const encode = (value: unknown, depth: number, seenSoFar: Set<object> | undefined, inArray: boolean): Json | undefined => {
+  // Paths are built only when something fails: each level adds its segment while the error unwinds.
+  const encode = (value: unknown, depth: number, seenSoFar: Set<object> | undefined, element: boolean): Json | undefined => {
     switch (typeof value) {
       case 'string':
       case 'boolean':
@@ -117,17 +237,21 @@ export function createCodec(base64: Base64 = portableBase64): Codec {
       case 'bigint':
         return { $bigint: value.toString() };
       case 'undefined':
+        return element ? { $undefined: true } : undefined;
       case 'function':
+        if (!element) return undefined;
+        throw new CodecError(`a function${functionName(value)} cannot be sent`);
       case 'symbol':
-        return inArray ? { $undefined: true } : undefined;
+        if (!element) return undefined;
+        throw new CodecError(`a symbol (${value.toString()}) cannot be sent`);
       case 'object':
         break;
     }
     if (value === null) return null;
     const obj = value as object;
     const seen = seenSoFar ?? new Set<object>();
-    if (depth > MAX_DEPTH) throw new CodecError(`value is nested deeper than ${MAX_DEPTH} levels`);
-    if (seen.has(obj)) throw new CodecError('value contains a cycle');
+    if (depth > MAX_DEPTH) throw new CodecError(`nested deeper than ${MAX_DEPTH} levels`);
+    if (seen.has(obj)) throw new CodecError('the value contains itself (a cycle)');
     if (obj instanceof Uint8Array) return { $bytes: base64.encode(obj) };
     if (obj instanceof ArrayBuffer) return { $bytes: base64.encode(new Uint8Array(obj)) };
     if (isView(obj)) return { $bytes: base64.encode(new Uint8Array(obj.buffer, obj.byteOffset, obj.byteLength)) };
@@ -139,17 +263,40 @@ export function createCodec(base64: Base64 = portableBase64): Codec {
     try {
       if (isArray(obj)) {
         const out: Json[] = new Array(obj.length);
-        for (let i = 0; i < obj.length; i++) out[i] = encode(obj[i], depth + 1, seen, true) as Json;
+        let i = 0;
+        try {
+          for (; i < obj.length; i++) out[i] = encode(obj[i], depth + 1, seen, true) as Json;
+        } catch (error) {
+          throw within(error, `[${i}]`);
+        }
         return out;
       }
       if (obj instanceof Map) {
         const out: Json[] = [];
-        for (const [k, v] of obj) out.push([encode(k, depth + 1, seen, true) as Json, encode(v, depth + 1, seen, true) as Json]);
+        let i = 0;
+        let key: unknown;
+        let atKey = true;
+        try {
+          for (const [k, v] of obj) {
+            key = k;
+            atKey = true;
+            const encodedKey = encode(k, depth + 1, seen, true) as Json;
+            atKey = false;
+            out.push([encodedKey, encode(v, depth + 1, seen, true) as Json]);
+            i++;
+          }
+        } catch (error) {
+          throw within(error, atKey ? `.keys()[${i}]` : mapValueSegment(key, i));
+        }
         return { $map: out };
       }
       if (obj instanceof Set) {
         const out: Json[] = [];
-        for (const v of obj) out.push(encode(v, depth + 1, seen, true) as Json);
+        try {
+          for (const v of obj) out.push(encode(v, depth + 1, seen, true) as Json);
+        } catch (error) {
+          throw within(error, `.values()[${out.length}]`);
+        }
         return { $set: out };
       }
       if (obj instanceof Error) {
@@ -157,17 +304,33 @@ export function createCodec(base64: Base64 = portableBase64): Codec {
       }
       const toJSON = (obj as { toJSON?: unknown }).toJSON;
       if (typeof toJSON === 'function') {
-        return encode(toJSON.call(obj), depth + 1, seen, inArray) ?? null;
+        try {
+          return encode(toJSON.call(obj), depth + 1, seen, element) ?? null;
+        } catch (error) {
+          throw within(error, '.toJSON()');
+        }
+      }
+      const proto: unknown = getPrototypeOf(obj);
+      if (proto !== objectPrototype && proto !== null) {
+        const refused = refusal(obj);
+        if (refused !== undefined) throw new CodecError(refused);
       }
       const out: { [key: string]: Json } = {};
+      const keys = objectKeys(obj);
       let count = 0;
       let onlyKey = '';
-      for (const key of objectKeys(obj)) {
-        const encoded = encode((obj as Record<string, unknown>)[key], depth + 1, seen, false);
-        if (encoded === undefined) continue;
-        out[key] = encoded;
-        count++;
-        onlyKey = key;
+      let k = 0;
+      try {
+        for (; k < keys.length; k++) {
+          const key = keys[k]!;
+          const encoded = encode((obj as Record<string, unknown>)[key], depth + 1, seen, false);
+          if (encoded === undefined) continue;
+          out[key] = encoded;
+          count++;
+          onlyKey = key;
+        }
+      } catch (error) {
+        throw within(error, keySegment(keys[k]!));
       }
       return count === 1 && TAG_SET.has(onlyKey) ? { $escape: out } : out;
     } finally {
@@ -177,21 +340,34 @@ export function createCodec(base64: Base64 = portableBase64): Codec {
 
   const decode = (value: unknown, depth: number): unknown => {
     if (value === null || typeof value !== 'object') return value;
-    if (depth > MAX_DEPTH) throw new CodecError(`value is nested deeper than ${MAX_DEPTH} levels`);
+    if (depth > MAX_DEPTH) throw new CodecError(`nested deeper than ${MAX_DEPTH} levels`);
     if (isArray(value)) {
       // An array of plain values (the usual argument list) decodes to itself: nothing to copy.
       let i = 0;
       while (i < value.length && (value[i] === null || typeof value[i] !== 'object')) i++;
       if (i === value.length) return value;
       const out = value.slice(0, i);
-      for (; i < value.length; i++) out[i] = decode(value[i], depth + 1);
+      try {
+        for (; i < value.length; i++) out[i] = decode(value[i], depth + 1);
+      } catch (error) {
+        throw within(error, `[${i}]`);
+      }
       return out;
     }
     const record = value as Record<string, unknown>;
     const keys = objectKeys(record);
     if (keys.length === 1 && TAG_SET.has(keys[0]!)) return decodeTag(keys[0]!, record[keys[0]!], depth);
+    return decodeRecord(record, keys, depth);
+  };
+
+  const decodeRecord = (record: Record<string, unknown>, keys: string[], depth: number): Record<string, unknown> => {
     const out: Record<string, unknown> = {};
-    for (const key of keys) out[key] = decode(record[key], depth + 1);
+    let k = 0;
+    try {
+      for (; k < keys.length; k++) out[keys[k]!] = decode(record[keys[k]!], depth + 1);
+    } catch (error) {
+      throw within(error, keySegment(keys[k]!));
+    }
     return out;
   };
 
@@ -199,11 +375,15 @@ export function createCodec(base64: Base64 = portableBase64): Codec {
     switch (tag) {
       case '$bytes':
         if (typeof body !== 'string') throw new CodecError('$bytes: expected a base64 string');
-        return base64.decode(body);
+        try {
+          return base64.decode(body);
+        } catch (error) {
+          throw new CodecError(`$bytes: ${error instanceof CodecError ? error.reason : 'invalid base64'}`);
+        }
       case '$undefined':
         return undefined;
       case '$bigint':
-        if (typeof body !== 'string' || !/^-?\d+$/.test(body)) throw new CodecError('$bigint: expected a string of digits');
+        if (typeof body !== 'string' || !/^-?\d+$/.test(body)) throw new CodecError(`$bigint: expected a string of digits, got ${stringify(body)}`);
         return BigInt(body);
       case '$number':
         switch (body) {
@@ -211,31 +391,48 @@ export function createCodec(base64: Base64 = portableBase64): Codec {
           case 'Infinity': return Number.POSITIVE_INFINITY;
           case '-Infinity': return Number.NEGATIVE_INFINITY;
           case '-0': return -0;
-          default: throw new CodecError('$number: expected "NaN", "Infinity", "-Infinity" or "-0"');
+          default: throw new CodecError(`$number: expected "NaN", "Infinity", "-Infinity" or "-0", got ${stringify(body)}`);
         }
-      case '$date':
+      case '$date': {
         if (typeof body !== 'string') throw new CodecError('$date: expected an ISO 8601 string');
-        return new Date(body);
+        const date = new Date(body);
+        // "Invalid Date" is what encode writes for one; any other string must parse.
+        if (Number.isNaN(getTime.call(date)) && body !== 'Invalid Date') throw new CodecError(`$date: expected an ISO 8601 date, got ${stringify(body.slice(0, 40))}`);
+        return date;
+      }
       case '$map': {
         if (!isArray(body)) throw new CodecError('$map: expected an array of [key, value] pairs');
         const map = new Map<unknown, unknown>();
-        for (const pair of body) {
-          if (!isArray(pair) || pair.length !== 2) throw new CodecError('$map: expected an array of [key, value] pairs');
-          map.set(decode(pair[0], depth + 1), decode(pair[1], depth + 1));
+        let i = 0;
+        try {
+          for (; i < body.length; i++) {
+            const pair: unknown = body[i];
+            if (!isArray(pair) || pair.length !== 2) throw new CodecError('expected a [key, value] pair');
+            map.set(decode(pair[0], depth + 1), decode(pair[1], depth + 1));
+          }
+        } catch (error) {
+          throw within(error, `.$map[${i}]`);
         }
         return map;
       }
       case '$set': {
         if (!isArray(body)) throw new CodecError('$set: expected an array');
         const set = new Set<unknown>();
-        for (const item of body) set.add(decode(item, depth + 1));
+        let i = 0;
+        try {
+          for (; i < body.length; i++) set.add(decode(body[i], depth + 1));
+        } catch (error) {
+          throw within(error, `.$set[${i}]`);
+        }
         return set;
       }
       case '$escape': {
         if (body === null || typeof body !== 'object' || isArray(body)) throw new CodecError('$escape: expected an object');
-        const out: Record<string, unknown> = {};
-        for (const key of objectKeys(body)) out[key] = decode((body as Record<string, unknown>)[key], depth + 1);
-        return out;
+        try {
+          return decodeRecord(body as Record<string, unknown>, objectKeys(body), depth);
+        } catch (error) {
+          throw within(error, '.$escape');
+        }
       }
       default:
         throw new CodecError(`unknown tag ${tag}`);
@@ -243,7 +440,19 @@ export function createCodec(base64: Base64 = portableBase64): Codec {
   };
 
   return {
-    encode: (value) => encode(value, 0, undefined, true) as Json,
-    decode: (value) => decode(value, 0),
+    encode: (value, root = '') => {
+      try {
+        return encode(value, 0, undefined, true) as Json;
+      } catch (error) {
+        throw located(error, root);
+      }
+    },
+    decode: (value, root = '') => {
+      try {
+        return decode(value, 0);
+      } catch (error) {
+        throw located(error, root);
+      }
+    },
   };
 }

@@ -57,7 +57,7 @@ const DESCRIPTIONS: { readonly [K in ErrorCode]: string } = {
   INTERNAL: 'A bug in pagecall. The message says what failed; please report it.',
   PAGE_ERROR: "The page function threw or rejected. `data` holds the page's `name`, `message` and `stack`.",
   CLIENT_DISCONNECTED: 'The page disconnected while running the call and no other page could take it (or the caller disabled retry).',
-  RESULT_NOT_SERIALIZABLE: 'The page function returned something that cannot be sent (a cycle, or nesting deeper than the codec allows).',
+  RESULT_NOT_SERIALIZABLE: 'The page function returned something the codec cannot carry: a function, a DOM node, `Window`, a `Promise` inside the value, another host object, a cycle, nesting deeper than the codec allows. The message names where it sits (`result.items[3].el: a DOM node (HTMLDivElement) cannot be sent`); see [protocol.md](protocol.md#values-that-cannot-be-carried).',
   RESULT_TOO_LARGE: "The page function's result is over the frame limit; `data.limit` gives it.",
   NO_CLIENT: 'No page is connected in the group (or with the requested client id). The message names the groups that have pages and `data.groups` lists them.',
   SHUTTING_DOWN: 'The bridge is shutting down: it takes no new calls, and calls still running when the grace period ends fail with this code.',

@@ -4,17 +4,17 @@ import { apply, fromCharCode, nativeAtob, nativeBtoa } from './builtins.js';
 // fromCharCode takes its bytes as arguments; chunks keep the argument count under engine limits.
 const CHUNK = 0x8000;
 
-function nativeBase64(btoa: (data: string) => string, atob: (data: string) => string): Base64 {
+function nativeBase64(toBinary64: (data: string) => string, fromBinary64: (data: string) => string): Base64 {
   return {
     encode(bytes) {
       let binary = '';
       for (let i = 0; i < bytes.length; i += CHUNK) binary += apply(fromCharCode, null, bytes.subarray(i, i + CHUNK)) as string;
-      return btoa(binary);
+      return toBinary64(binary);
     },
     decode(text) {
       let binary: string;
       try {
-        binary = atob(text);
+        binary = fromBinary64(text);
       } catch {
         // URL-safe alphabet or garbage: the portable decoder accepts the former and names the latter.
         return portableBase64.decode(text);

@@ -23,8 +23,17 @@ export const isArray = Array.isArray;
 /** `String.fromCharCode` as it was at load. */
 export const fromCharCode = String.fromCharCode;
 
+// Called through a variable, eval is indirect: the code runs in global scope, not in ours.
+const nativeEval = g.eval;
+/** Runs a code string with the load-time `eval`, indirectly (in global scope). */
+export function indirectEval(code: unknown): unknown {
+  return nativeEval(String(code));
+}
+
 /** `setTimeout` as it was at load. */
 export const setTimer = g.setTimeout.bind(g) as (callback: () => void, ms: number) => number;
+/** The longest delay setTimeout takes: it fires at once for anything above 2^31-1 ms. */
+export const MAX_TIMER_MS = 2147483647;
 /** `clearTimeout` as it was at load. */
 export const clearTimer = g.clearTimeout.bind(g) as (id: number | undefined) => void;
 /** `queueMicrotask` as it was at load. */

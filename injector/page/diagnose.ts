@@ -3,13 +3,15 @@
  * detail, so this combines CSP violation events, a CORS fetch of the bridge's /health and the
  * Local Network Access permission state.
  */
+import { SLOW_RETRY_MS } from './backoff.js';
 import { NativeAbortController, NativeURL, nativeFetch, pageUrl, queryPermission, setTimer, clearTimer } from './builtins.js';
 import type { LastError } from './types.js';
 
 const HEALTH_TIMEOUT_MS = 3000;
 const KEPT_VIOLATIONS = 20;
 
-interface Violation {
+/** A CSP violation report: what was blocked, by which directive. */
+export interface Violation {
   uri: string;
   directive: string;
 }
@@ -22,6 +24,10 @@ export interface BridgeAddress {
   httpOrigin: string;
   /** `http://host:port/health`. */
   health: string;
+  /** Host name without IPv6 brackets. */
+  host: string;
+  /** The port, explicit or the scheme's default. */
+  port: string;
   loopback: boolean;
 }
 
@@ -43,6 +49,8 @@ function bridgeAddress(url: string): BridgeAddress | undefined {
       wsOrigin: `${secure ? 'wss' : 'ws'}://${parsed.host}`,
       httpOrigin,
       health: `${httpOrigin}/health`,
+      host,
+      port: parsed.port || (secure ? '443' : '80'),
       loopback: isLoopbackHost(host),
     };
   } catch {
@@ -50,15 +58,26 @@ function bridgeAddress(url: string): BridgeAddress | undefined {
   }
 }
 
+function blocksBridge(violation: Violation, address: BridgeAddress): boolean {
+  for (const origin of [address.wsOrigin, address.httpOrigin]) {
+    if (violation.uri === origin || violation.uri.startsWith(`${origin}/`)) return true;
+  }
+  return false;
+}
+
 /** Records CSP violations from load on, so a failed connect can tell whether the page's policy blocked it. */
 export class CspWatch {
+  /** Called with each violation as it happens, so a block that is reported late is still noticed. */
+  onViolation: ((violation: Violation) => void) | undefined;
   private readonly violations: Violation[] = [];
 
   /** Starts listening on `doc` (nothing to listen to in workers). */
   constructor(doc: Document | undefined) {
     doc?.addEventListener('securitypolicyviolation', (event) => {
       if (this.violations.length >= KEPT_VIOLATIONS) this.violations.shift();
-      this.violations.push({ uri: String(event.blockedURI), directive: String(event.effectiveDirective || event.violatedDirective) });
+      const violation = { uri: String(event.blockedURI), directive: String(event.effectiveDirective || event.violatedDirective) };
+      this.violations.push(violation);
+      this.onViolation?.(violation);
     });
   }
 
@@ -66,12 +85,16 @@ export class CspWatch {
   find(address: BridgeAddress): Violation | undefined {
     for (let i = this.violations.length - 1; i >= 0; i--) {
       const violation = this.violations[i]!;
-      for (const origin of [address.wsOrigin, address.httpOrigin]) {
-        if (violation.uri === origin || violation.uri.startsWith(`${origin}/`)) return violation;
-      }
+      if (blocksBridge(violation, address)) return violation;
     }
     return undefined;
   }
+}
+
+/** The `csp` failure when `violation` blocked the bridge at `url`. */
+export function cspFailure(url: string, violation: Violation): LastError | undefined {
+  const address = bridgeAddress(url);
+  return address && blocksBridge(violation, address) ? cspError(url, violation.directive) : undefined;
 }
 
 async function reachable(address: BridgeAddress): Promise<boolean> {
@@ -95,12 +118,12 @@ function isLoopbackHost(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\./.test(host);
 }
 
-async function localNetworkPermission(): Promise<PermissionState | undefined> {
+async function localNetworkPermission(): Promise<PermissionStatus | undefined> {
   // A page served from loopback itself is not subject to Local Network Access.
   if (!queryPermission || isLoopbackHost(pageHostname())) return undefined;
   for (const name of ['loopback-network', 'local-network-access']) {
     try {
-      return (await queryPermission({ name } as unknown as PermissionDescriptor)).state;
+      return await queryPermission({ name } as unknown as PermissionDescriptor);
     } catch {
       // this browser does not know the name
     }
@@ -112,13 +135,17 @@ function nextTask(): Promise<void> {
   return new Promise((resolve) => setTimer(resolve, 0));
 }
 
+/** Said once with each failure that retrying cannot fix, so the user knows the page has not given up. */
+const SLOW_RETRY_NOTE = `Meanwhile pagecall tries again every ${SLOW_RETRY_MS / 2000}-${SLOW_RETRY_MS / 1000} s; pagecall.connect() tries at once.`;
+
 function cspError(url: string, directive: string): LastError {
   return {
     reason: 'csp',
     message:
-      `pagecall: this page's Content-Security-Policy (${directive}) blocks the bridge at ${url}. ` +
-      `Ways through: open the page with pagecall's launcher (npx pagecall open ${pageUrl() || '<page url>'}), which bypasses CSP, ` +
-      'or use a browser extension that strips the Content-Security-Policy header.',
+      `pagecall: this page's Content-Security-Policy (${directive}) blocks the bridge at ${url}; retrying cannot get past it. ` +
+      `Ways through: open the page with pagecall's launcher (npx pagecall open ${pageUrl() || '<page url>'}), which bypasses CSP; ` +
+      'or strip the Content-Security-Policy header with a browser extension, reload the page and load the injector again. ' +
+      SLOW_RETRY_NOTE,
   };
 }
 
@@ -126,22 +153,34 @@ function localNetworkError(url: string, permission: 'prompt' | 'denied'): LastEr
   if (permission === 'prompt') {
     return {
       reason: 'local-network-access',
-      message: `pagecall: Chrome asks whether this page may reach your local network: answer the "Local network access" prompt with Allow so it can reach the bridge at ${url}.`,
+      message:
+        `pagecall: Chrome asks whether this page may reach your local network: answer the "Local network access" prompt with Allow so it can reach the bridge at ${url}; ` +
+        `pagecall connects as soon as you do. ${SLOW_RETRY_NOTE}`,
     };
   }
   return {
     reason: 'local-network-access',
     message:
       `pagecall: Chrome's Local Network Access blocks this page from reaching the bridge at ${url}. ` +
-      'Allow it via the site-information icon left of the address bar → Site settings → Local network access → Allow, then reload ' +
-      '(plain-http public pages cannot be granted it at all); ' +
+      'Allow it via the site-information icon left of the address bar → Site settings → Local network access → Allow ' +
+      '(pagecall connects as soon as it is allowed; plain-http public pages cannot be granted it at all); ' +
       'or start Chrome with --disable-features=LocalNetworkAccessChecks,LocalNetworkAccessChecksWebSockets; ' +
-      `or open the page with npx pagecall open ${pageUrl() || '<page url>'}.`,
+      `or open the page with npx pagecall open ${pageUrl() || '<page url>'}. ${SLOW_RETRY_NOTE}`,
   };
 }
 
-/** Works out why a WebSocket to `url` failed before it opened. Never rejects. */
-export async function diagnoseFailure(url: string, csp: CspWatch, closeCode: number | undefined): Promise<LastError> {
+function notRunningError(url: string, address: BridgeAddress): LastError {
+  const start = address.loopback
+    ? `nothing listens on port ${address.port} of this machine. Start a bridge there: npx pagecall serve --port ${address.port}`
+    : `nothing answers on ${address.host} port ${address.port}. Start a bridge there (npx pagecall serve --host <its address> --port ${address.port} --token <token>) or fix the URL`;
+  return { reason: 'bridge-not-running', message: `pagecall: no bridge answers at ${url}: ${start}. pagecall keeps retrying.` };
+}
+
+/**
+ * Works out why a WebSocket to `url` failed before it opened. Never rejects. When Local Network
+ * Access blocks it, `granted` is called if the user allows it later.
+ */
+export async function diagnoseFailure(url: string, csp: CspWatch, closeCode: number | undefined, granted?: () => void): Promise<LastError> {
   const address = bridgeAddress(url);
   if (!address) return { reason: 'closed', message: `pagecall: ${url} is not a URL the browser can open` };
   let violation = csp.find(address);
@@ -154,7 +193,16 @@ export async function diagnoseFailure(url: string, csp: CspWatch, closeCode: num
   if (violation) return cspError(url, violation.directive);
 
   const permission = await localNetworkPermission();
-  if (permission === 'prompt' || permission === 'denied') return localNetworkError(url, permission);
+  const state = permission?.state;
+  if (permission && (state === 'prompt' || state === 'denied')) {
+    // The status object is this call's own (not shared with the page), so setting its handler is safe.
+    if (granted) {
+      permission.onchange = () => {
+        if (permission.state === 'granted') granted();
+      };
+    }
+    return localNetworkError(url, state);
+  }
   if (answers) {
     return {
       reason: 'closed',
@@ -163,5 +211,5 @@ export async function diagnoseFailure(url: string, csp: CspWatch, closeCode: num
         `${closeCode !== undefined ? ` (close code ${closeCode})` : ''}; check the bridge's log (it may not accept this page's origin).`,
     };
   }
-  return { reason: 'bridge-not-running', message: `pagecall: no bridge answers at ${url}; start one with npx pagecall serve (retrying in the background).` };
+  return notRunningError(url, address);
 }

@@ -38,12 +38,14 @@ export interface HookOptions {
 const defineProperty = Object.defineProperty;
 const getDescriptor = Object.getOwnPropertyDescriptor;
 const apply = Reflect.apply;
+const construct = Reflect.construct;
+const stringify = JSON.stringify;
 const PromiseCtor = Promise;
 
 function split(path: string): string[] {
   const parts = path.split('.').filter(Boolean);
   if (parts[0] === 'window' || parts[0] === 'globalThis' || parts[0] === 'self') parts.shift();
-  if (parts.length === 0) throw new TypeError(`pagecall.hook: ${JSON.stringify(path)} is not a path like "app.crypto.sign"`);
+  if (parts.length === 0) throw new TypeError(`pagecall.hook: ${stringify(path)} is not a path like "app.crypto.sign"`);
   return parts;
 }
 
@@ -63,7 +65,7 @@ export function hook(path: string, options: HookOptions = {}): Hook {
       const first = latest === undefined;
       latest = capture;
       if (first) resolveReady(capture);
-      const result = new.target ? Reflect.construct(fn, args, new.target) : apply(fn, this, args);
+      const result = new.target ? construct(fn, args, new.target) : apply(fn, this, args);
       options.onCall?.(capture, result);
       return result;
     };

@@ -81,7 +81,10 @@ export interface PagecallStatus {
   inFlight: number;
   /** How many times a connection was welcomed. */
   connects: number;
+  /** The last failure since the last successful connect, with what to do about it. */
   lastError?: LastError;
+  /** While reconnecting: when the next attempt starts, in epoch milliseconds. */
+  retryAt?: number;
 }
 
 /** The object installed as `globalThis.pagecall`. */

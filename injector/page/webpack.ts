@@ -38,13 +38,15 @@ export interface FindOptions {
 const objectKeys = Object.keys;
 const hasOwn = Object.prototype.hasOwnProperty;
 const isArray = Array.isArray;
+const ownNames = Object.getOwnPropertyNames;
+const random = Math.random;
 const globalScope = globalThis as unknown as Record<string, unknown>;
 
 let cached: WebpackRequire | null = null;
 
 function chunkArrays(): { name: string; value: { push: (...a: unknown[]) => unknown } }[] {
   const out: { name: string; value: { push: (...a: unknown[]) => unknown } }[] = [];
-  for (const name of Object.getOwnPropertyNames(globalScope)) {
+  for (const name of ownNames(globalScope)) {
     if (!name.startsWith('webpackChunk') && name !== 'webpackJsonp' && !name.startsWith('webpackJsonp')) continue;
     const value = globalScope[name];
     if (isArray(value)) out.push({ name, value: value as unknown as { push: (...a: unknown[]) => unknown } });
@@ -57,7 +59,7 @@ export function webpackRequire(): WebpackRequire | null {
   if (cached) return cached;
   for (const { name, value } of chunkArrays()) {
     let captured: WebpackRequire | null = null;
-    const chunkId = `pagecall_${Math.random().toString(36).slice(2)}`;
+    const chunkId = `pagecall_${random().toString(36).slice(2)}`;
     try {
       if (name.startsWith('webpackJsonp')) {
         // webpack 4: [chunkIds, modules, entries]; the entry module runs with require.

@@ -1,7 +1,8 @@
 /**
  * The dashboard in real headless Chromium: it loads from the bridge with no external request, shows
  * connected tabs live, runs a call from its form, kicks a tab, shows hostile page titles as text, asks
- * for the token when the bridge has one, and lays out sanely (checked on a screenshot).
+ * for the token when the bridge has one, lays out sanely (checked on a screenshot), says how to
+ * connect a page when none is, words counts of one in the singular and shows page stacks as text.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -34,7 +35,8 @@ before(async () => {
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
       res.end(`<!doctype html><title>${escapeHtml(q.get('title') ?? 'tab')}</title>
 <script src="${escapeHtml(src.href)}"></script>
-<script>pagecall.register('add', (a, b) => a + b); pagecall.register('shout', (s) => String(s).toUpperCase());</script>`);
+<script>pagecall.register('add', (a, b) => a + b); pagecall.register('shout', (s) => String(s).toUpperCase());
+pagecall.register('boom', function checkLimit() { throw new RangeError('out of range: 7'); });</script>`);
     },
   });
   browser = await launchTestBrowser();
@@ -127,7 +129,7 @@ describe('dashboard', () => {
     await row(page, hostile.clientId).waitFor();
     assert.equal(await page.locator('#status').textContent(), 'live');
     assert.equal(await row(page, first.clientId).locator('.page-title').textContent(), 'Shop — first tab');
-    assert.equal(await row(page, first.clientId).locator('.functions').textContent(), 'addshout');
+    assert.equal(await row(page, first.clientId).locator('.functions').textContent(), 'addboomshout');
 
     // A title made of markup is shown as exactly that text: no element, no script, no dialog.
     assert.equal(await row(page, hostile.clientId).locator('.page-title').textContent(), XSS_TITLE);
@@ -190,6 +192,56 @@ describe('dashboard', () => {
     assert.deepEqual(watch.errors, []);
     const foreign = watch.requests.filter((url) => !url.startsWith(`${bridge.url}/`));
     assert.deepEqual(foreign, [], 'the dashboard makes no request outside the bridge');
+  });
+
+  test('with no page it says how to connect one; counts of one read in the singular; a page error shows its stack as lines', async () => {
+    const bridge = await startTestBridge();
+    cleanups.push(() => bridge.close());
+    const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+    cleanups.push(() => context.close());
+    const { page, watch } = await openDashboard(context, bridge);
+
+    // Nothing connected: the group picker says so, the hint points at the snippet, Run is off.
+    await page.locator('#try-hint').waitFor({ state: 'visible' });
+    assert.match((await page.locator('#try-hint').textContent())!, /No page is connected.*paste the snippet under Injector into the page's DevTools console/s);
+    assert.deepEqual(await page.locator('#try-group option').allTextContents(), ['no page connected']);
+    assert.equal(await page.locator('#try-run').isDisabled(), true);
+    assert.match((await page.locator('#snippet-code').textContent())!, /injector\.js\?group=default/);
+    assert.equal(await page.locator('#no-pages').isVisible(), true);
+
+    // One page, one call: "1 page", "1 call", and the hint gives way to the group.
+    const tabs = await browser.newContext();
+    cleanups.push(() => tabs.close());
+    const tab = await openTab(tabs, bridge, 'solo', 'Solo tab');
+    await row(page, tab.clientId).waitFor();
+    assert.equal(await page.locator('#try-hint').isVisible(), false);
+    assert.equal(await page.locator('#try-run').isDisabled(), false);
+    assert.deepEqual(await page.locator('#try-group option').allTextContents(), ['solo']);
+    assert.equal(await page.locator('.group[data-group="solo"] .group-head span').textContent(), '1 page');
+    assert.equal(await page.locator('#label-pages').textContent(), 'page');
+
+    await page.fill('#try-action', 'add');
+    await page.fill('#try-args', '[1, 2]');
+    await page.click('#try-run');
+    await page.locator('#try-output.ok').waitFor();
+    await until(async () => (await page.locator('#total-calls').textContent()) === '1', 'one call counted');
+    assert.equal(await page.locator('#label-calls').textContent(), 'call');
+    await until(async () => (await page.locator('#chart').getAttribute('aria-label')) === '1 call in the last 2 minutes', 'the chart counts one call');
+
+    // A page error: code and message first, its data as JSON, then the stack as lines of text.
+    await page.fill('#try-action', 'boom');
+    await page.fill('#try-args', '[]');
+    await page.click('#try-run');
+    await page.locator('#try-output.failed').waitFor();
+    const output = (await page.locator('#try-output').textContent())!;
+    assert.match(output, /^PAGE_ERROR: RangeError: out of range: 7\n\{/);
+    assert.ok(!output.includes('\\n'), `no escaped newlines: ${output}`);
+    assert.ok(!output.includes('"stack"'), 'the stack is not inside the JSON');
+    const stack = (await page.locator('#try-output .stack').textContent())!;
+    assert.match(stack, /^RangeError: out of range: 7\n\s+at \S*checkLimit /);
+    await until(async () => (await page.locator('#total-calls').textContent()) === '2', 'two calls counted');
+    assert.equal(await page.locator('#label-calls').textContent(), 'calls');
+    assert.deepEqual(watch.errors, []);
   });
 
   test('a bridge with a token: the dashboard asks for it, refuses a wrong one, then works with it', async () => {

@@ -18,6 +18,13 @@ const PAGE_FUNCTIONS = `
   pagecall.register('whoami', () => sessionStorage.getItem('marker') || 'unmarked');
   pagecall.register('hang', (ms) => new Promise(() => {}));
   pagecall.register('typed', () => ({ n: 1.5, big: 2n ** 70n, u: undefined, arr: [undefined, null], d: new Date(0), nan: NaN }));
+  pagecall.register('body', () => document.body);
+  pagecall.register('rows', () => ({ items: [1, 2, 3, { el: document.createElement('div') }] }));
+  pagecall.register('signer', () => function sign() {});
+  pagecall.register('win', () => window);
+  pagecall.register('scripts', () => document.querySelectorAll('script'));
+  pagecall.register('job', () => ({ job: fetch('/blank') }));
+  pagecall.register('withCallback', () => ({ n: 1, done() {}, el: undefined }));
   window.appState = { counter: 0, bump(by) { this.counter += by; return this.counter; } };
   pagecall.expose('bump', 'appState.bump');
 `;
@@ -96,6 +103,32 @@ describe('injector in real Chromium', () => {
       assert.match(r.body.error.data.stack, /127\.0\.0\.1/);
       const rejected = await call({ group: 'e2e', action: 'reject' });
       assert.equal(rejected.body.error.data.message, 'async failure');
+    } finally {
+      await page.close();
+    }
+  });
+
+  test('a result the codec cannot carry fails that call with RESULT_NOT_SERIALIZABLE naming where it sits; other calls go on', async () => {
+    const page = await openPage('/page', 'e2e');
+    try {
+      const refused: Array<[string, string]> = [
+        ['body', 'result: a DOM node (HTMLBodyElement) cannot be sent; send data taken from it'],
+        ['rows', 'result.items[3].el: a DOM node (HTMLDivElement) cannot be sent'],
+        ['signer', 'result: a function (sign) cannot be sent'],
+        ['win', 'result: an object of class Window cannot be sent'],
+        ['scripts', 'result: an object of class NodeList cannot be sent'],
+        ['job', 'result.job: a Promise cannot be sent (await it first)'],
+      ];
+      for (const [action, message] of refused) {
+        const r = await call({ group: 'e2e', action });
+        assert.equal(r.status, 502, action);
+        assert.equal(r.body.error.code, 'RESULT_NOT_SERIALIZABLE', action);
+        assert.ok(r.body.error.message.startsWith(message), `${action}: ${r.body.error.message}`);
+      }
+      // Function-valued properties are dropped, as JSON does.
+      assert.deepEqual((await call({ group: 'e2e', action: 'withCallback' })).body.result, { n: 1 });
+      assert.equal((await call({ group: 'e2e', action: 'add', args: [1, 1] })).body.result, 2);
+      assert.equal(bridge.clients('e2e').length, 1);
     } finally {
       await page.close();
     }

@@ -14,7 +14,11 @@ test('typed calls round-trip values and turn unencodable or malformed values int
   assert.deepEqual(await bridge.call('g', 'echo', [bytes, 7n, undefined]), [bytes, 7n, undefined]);
   const cyclic: Record<string, unknown> = {};
   cyclic.self = cyclic;
-  await assert.rejects(bridge.call('g', 'echo', [cyclic]), (e: any) => e.code === 'BAD_REQUEST' && /^args: .*cycle/.test(e.message));
+  await assert.rejects(bridge.call('g', 'echo', [cyclic]), (e: any) => e.code === 'BAD_REQUEST' && /^args\[0\]\.self: .*cycle/.test(e.message));
+  // A value the codec cannot carry is BAD_REQUEST naming where it sits; a function-valued property is dropped, as JSON does.
+  await assert.rejects(bridge.call('g', 'echo', [1, () => 2]), (e: any) => e.code === 'BAD_REQUEST' && e.message === 'args[1]: a function cannot be sent');
+  await assert.rejects(bridge.call('g', 'echo', [{ jobs: [Promise.resolve(1)] }]), (e: any) => e.code === 'BAD_REQUEST' && /^args\[0\]\.jobs\[0\]: a Promise/.test(e.message));
+  assert.deepEqual(await bridge.call('g', 'echo', [{ n: 1, done() {} }]), [{ n: 1 }]);
   await assert.rejects(bridge.call('g', 'malformed'), (e: any) => e.code === 'RESULT_NOT_SERIALIZABLE' && e.data.clientId === page.clientId);
   let deep: unknown = 0;
   for (let i = 0; i < 5_000; i++) deep = [deep];

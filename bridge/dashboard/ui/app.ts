@@ -7,7 +7,7 @@ import { RATE_SECONDS, RECENT_CALLS, type CallView, type LiveEvent, type PageVie
 import { drawChart } from './chart.js';
 import { byId, el, setText } from './dom.js';
 import { readEvents } from './event-stream.js';
-import { age, clock, count, errorRate, ms } from './format.js';
+import { age, clock, count, countOf, errorRate, ms, plural } from './format.js';
 
 const TOKEN_KEY = 'pagecall.token';
 
@@ -81,11 +81,15 @@ function setStatus(kind: 'live' | 'wait' | 'down', text: string): void {
 
 function renderTotals(totals: Totals): void {
   setText(byId('total-pages'), count(totals.pages));
+  setText(byId('label-pages'), plural(totals.pages, 'page'));
   setText(byId('total-inflight'), count(totals.inFlight + totals.waiting));
   setText(byId('total-calls'), count(totals.calls));
+  setText(byId('label-calls'), plural(totals.calls, 'call'));
   setText(byId('total-failed'), count(totals.failed));
   const last = rate[rate.length - 1];
-  setText(byId('total-rate'), last ? count(last.ok + last.failed) : '0');
+  const perSecond = last ? last.ok + last.failed : 0;
+  setText(byId('total-rate'), count(perSecond));
+  setText(byId('label-rate'), plural(perSecond, 'call/s', 'calls/s'));
 }
 
 // ---- pages --------------------------------------------------------------------------------
@@ -216,7 +220,7 @@ function renderPages(): void {
     const box = groupBoxes.get(name) ?? createGroup(name);
     if (container.children[gi] !== box.box) container.insertBefore(box.box, container.children[gi] ?? null);
     const list = byGroup.get(name)!.sort((a, b) => a.connectedAt - b.connectedAt || a.id.localeCompare(b.id));
-    setText(box.count, `${list.length} ${list.length === 1 ? 'page' : 'pages'}`);
+    setText(box.count, countOf(list.length, 'page'));
     list.forEach((page, i) => {
       const row = rows.get(page.id) ?? createRow(page);
       updateRow(row, page);
@@ -285,7 +289,7 @@ function renderChart(): void {
   // What the bars add up to, for tests and screen readers (the canvas itself is opaque to both).
   const total = rate.reduce((n, p) => n + p.ok + p.failed, 0);
   canvas.dataset.calls = String(total);
-  canvas.setAttribute('aria-label', `${total} calls in the last 2 minutes`);
+  canvas.setAttribute('aria-label', `${countOf(total, 'call')} in the last 2 minutes`);
   setText(byId('chart-max'), `scale ${count(top)}/s`);
 }
 
@@ -317,11 +321,15 @@ function renderTryGroups(): void {
   const select = byId<HTMLSelectElement>('try-group');
   const groups = [...new Set([...pages.values()].map((p) => p.group))].sort();
   const current = select.value;
-  const have = [...select.options].map((o) => o.value);
-  if (have.join('\n') !== groups.join('\n')) {
-    select.replaceChildren(...groups.map((g) => el('option', { text: g, attrs: { value: g } })));
+  const have = [...select.options].filter((o) => !o.disabled).map((o) => o.value);
+  if (have.join('\n') !== groups.join('\n') || (groups.length === 0 && select.options.length === 0)) {
+    // An empty picker says why it is empty; the hint below it says how to fill it.
+    const options = groups.length > 0 ? groups.map((g) => el('option', { text: g, attrs: { value: g } })) : [el('option', { text: 'no page connected', attrs: { value: '', disabled: '' } })];
+    select.replaceChildren(...options);
     if (groups.includes(current)) select.value = current;
   }
+  byId('try-hint').hidden = groups.length > 0;
+  byId<HTMLButtonElement>('try-run').disabled = groups.length === 0;
   renderTryActions();
 }
 
@@ -335,11 +343,23 @@ function renderTryActions(): void {
   if (have.join('\n') !== sorted.join('\n')) list.replaceChildren(...sorted.map((a) => el('option', { attrs: { value: a } })));
 }
 
+/** Shows a call's outcome: a head line, then its data as JSON, then a page's stack as lines of text. */
 function showOutput(ok: boolean, head: string, body?: unknown): void {
   const out = byId('try-output');
   out.hidden = false;
   out.className = `output ${ok ? 'ok' : 'failed'}`;
-  out.textContent = body === undefined ? head : `${head}\n${JSON.stringify(body, null, 2)}`;
+  const parts: Array<Node | string> = [head];
+  let data = body;
+  let stack: string | undefined;
+  // A page error's stack is text with newlines: as a JSON string it would read as one line full of \n.
+  if (!ok && data !== null && typeof data === 'object' && typeof (data as { stack?: unknown }).stack === 'string') {
+    const { stack: text, ...rest } = data as { stack: string } & Record<string, unknown>;
+    stack = text;
+    data = Object.keys(rest).length > 0 ? rest : undefined;
+  }
+  if (data !== undefined) parts.push(`\n${JSON.stringify(data, null, 2)}`);
+  if (stack) parts.push(el('span', { className: 'stack', text: stack }));
+  out.replaceChildren(...parts);
 }
 
 async function runTry(event: SubmitEvent): Promise<void> {
@@ -362,7 +382,7 @@ async function runTry(event: SubmitEvent): Promise<void> {
   const button = byId<HTMLButtonElement>('try-run');
   button.disabled = true;
   const result = await api('POST', '/v1/call', { group, action, args });
-  button.disabled = false;
+  button.disabled = pages.size === 0;
   if (result.ok) {
     const { clientId, durationMs } = result.body as { clientId: string; durationMs: number };
     showOutput(true, `ok · ${ms(durationMs)} ms · page ${clientId}`, result.body.result);

@@ -38,3 +38,13 @@ export function errorRate(served: number, failed: number): string {
 export function count(n: number): string {
   return n.toLocaleString('en-US');
 }
+
+/** The word for `n` things: `one` for exactly 1, `many` (default: `one` + s) otherwise. */
+export function plural(n: number, one: string, many = `${one}s`): string {
+  return n === 1 ? one : many;
+}
+
+/** `1 page`, `2 pages`, `1,204 calls`. */
+export function countOf(n: number, one: string, many = `${one}s`): string {
+  return `${count(n)} ${plural(n, one, many)}`;
+}
