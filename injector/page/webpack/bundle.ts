@@ -40,6 +40,8 @@ interface FactoryInfo {
   state: 'unknown' | 'not-run' | 'ran';
   /** The module object of a run pagecall saw. */
   module: WebpackModule | null;
+  /** The original's source, once read (a slice of the script's source: keeping it costs little). */
+  source?: string;
 }
 
 const wrappers = new WeakMap<Factory, FactoryInfo>();
@@ -332,7 +334,9 @@ export class Bundle {
   /** The source of a module's factory ('' when unknown). */
   factorySource(id: string): string {
     const info = this.info(id);
-    return info ? sourceOf(info.original) : '';
+    if (!info) return '';
+    info.source ??= sourceOf(info.original);
+    return info.source;
   }
 
   /**

@@ -49,6 +49,8 @@ export class Bundles {
   /** Bundles found so far, in the order found. */
   readonly list: Bundle[] = [];
   private readonly arrays = new WeakSet<object>();
+  /** Globals holding functions (most are the platform's interfaces): never chunk arrays, not looked at again. */
+  private readonly functionNames = new Set<string>();
   private readonly named: string[] = [];
   private readonly awaiting = new Set<string>();
   private readonly listeners = new Set<() => void>();
@@ -87,10 +89,12 @@ export class Bundles {
     }
     for (let i = 0; i < names.length; i++) {
       const name = names[i]!;
+      if (this.functionNames.has(name)) continue;
       // Descriptors, not reads: reading every global would run getters (and deprecation warnings).
       const descriptor = getDescriptor(g, name);
       if (!descriptor || !('value' in descriptor)) continue;
       const value: unknown = descriptor.value;
+      if (typeof value === 'function') this.functionNames.add(name);
       if (!isArray(value) || this.arrays.has(value)) continue;
       if (isChunkArray(name, value)) this.add(name, value, this.named.includes(name) ? 'use' : 'auto');
     }

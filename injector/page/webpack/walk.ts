@@ -131,25 +131,32 @@ export class Walk {
     this.exports = exports;
     this.exportValue = exports;
     if (this.passes(exports, '')) this.report(exports, undefined);
-    if (!this.done && this.enterable(exports)) this.visit(exports as object, this.depth, true);
+    if (!this.done && this.enterable(exports, this.depth)) this.visit(exports as object, this.depth, true);
   }
 
-  private enterable(value: unknown): boolean {
-    return isObjectLike(value) && !isFactory(value) && !this.skip(value) && !isHostObject(value);
+  // Each object is classified once per search: `seen` holds how many levels below it were walked,
+  // or Infinity for what is never entered.
+  private enterable(value: unknown, left: number): boolean {
+    if (!isObjectLike(value)) return false;
+    const before = this.seen.get(value);
+    if (before !== undefined) return before < left;
+    if (isFactory(value) || this.skip(value) || isHostObject(value)) {
+      this.seen.set(value, Infinity);
+      return false;
+    }
+    return true;
   }
 
   private passes(value: unknown, key: string): boolean {
     if (isFactory(value)) return false;
     try {
-      return this.test(value, key) === true;
+      return Boolean(this.test(value, key));
     } catch {
       return false;
     }
   }
 
   private visit(container: object, left: number, getters: boolean): void {
-    const before = this.seen.get(container);
-    if (before !== undefined && before >= left) return;
     this.seen.set(container, left);
     const keys = keysFor(container);
     for (let i = 0; i < keys.length; i++) {
@@ -159,7 +166,7 @@ export class Walk {
       this.path.push(key);
       if (this.path.length === 1) this.exportValue = value;
       if (this.passes(value, key)) this.report(value, container);
-      if (!this.done && left > 1 && this.enterable(value)) this.visit(value as object, left - 1, allowsGetters(value as object));
+      if (!this.done && left > 1 && this.enterable(value, left - 1)) this.visit(value as object, left - 1, allowsGetters(value as object));
       this.path.pop();
       if (this.done) return;
     }
