@@ -41,7 +41,7 @@ interface FactoryInfo {
   /** The module object of a run pagecall saw. */
   module: WebpackModule | null;
   /** The original's source, once read (a slice of the script's source: keeping it costs little). */
-  source?: string;
+  source: string | undefined;
 }
 
 const wrappers = new WeakMap<Factory, FactoryInfo>();
@@ -176,7 +176,8 @@ export class Bundle {
 
   private wrap(id: string, original: Factory, state: FactoryInfo['state']): Factory {
     const bundle = this;
-    const info: FactoryInfo = { bundle, id, original, state, module: null };
+    // Every field is set here: later assignments then never reach an Object.prototype setter.
+    const info: FactoryInfo = { bundle, id, original, state, module: null, source: undefined };
     const wrapper = function (this: unknown, ...args: unknown[]): unknown {
       const module = args[0] as WebpackModule;
       const asExports = this !== undefined && this === args[1];
