@@ -4,7 +4,8 @@
  *   node --import tsx test/bench/webpack-lookups.ts [--baseline path/to/older/pagecall.js] [--runs 25]
  * With --baseline, the same lookups run with an older injector bundle too (same browser, same
  * run), and the table says what each left of the page: whether entering the room still renders.
- * Times are medians of in-page performance.now() differences (Chromium rounds them to 0.1 ms).
+ * Times come from in-page performance.now(): the best of `runs` rounds of 10 lookups each (the
+ * best, not the median: other processes on a shared machine only ever add time).
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -29,16 +30,15 @@ interface Row {
 // Plain JavaScript, run in the page (a TypeScript loader would add helpers the page lacks).
 const LOOKUPS = `function (n) {
   const wp = globalThis.pagecall.webpack;
-  const median = (xs) => xs.sort((a, b) => a - b)[xs.length >> 1];
-  const time = (fn) => { const start = performance.now(); fn(); return performance.now() - start; };
-  const first = time(() => wp.findByProps('lookupType', 'files'));
-  const hit = [], miss = [], code = [];
+  const time = (fn, times) => { const start = performance.now(); for (let i = 0; i < times; i++) fn(); return (performance.now() - start) / times; };
+  const first = time(() => wp.findByProps('lookupType', 'files'), 1);
+  let hit = Infinity, miss = Infinity, code = Infinity;
   for (let i = 0; i < n; i++) {
-    hit.push(time(() => wp.findByProps('lookupType', 'files')));
-    miss.push(time(() => wp.findExport('NoSuchExport')));
-    code.push(time(() => wp.findByCode('X-Room-Sign')));
+    hit = Math.min(hit, time(() => wp.findByProps('lookupType', 'files'), 10));
+    miss = Math.min(miss, time(() => wp.findExport('NoSuchExport'), 10));
+    code = Math.min(code, time(() => wp.findByCode('X-Room-Sign'), 10));
   }
-  return { first, hit: median(hit), miss: median(miss), code: median(code) };
+  return { first, hit, miss, code };
 }`;
 
 async function measure(browser: Browser, url: string, name: string, bundle: string, mode: 'pasted' | 'init'): Promise<Row> {
@@ -70,8 +70,8 @@ try {
   for (const mode of ['pasted', 'init'] as const) {
     for (const [name, bundle] of injectors) rows.push(await measure(browser, `${site.url}/wp5/`, name, bundle, mode));
   }
-  const ms = (x: number): string => x.toFixed(1).padStart(6);
-  console.log(`runs per lookup: ${runs}; times in ms (median; first = first lookup of the page)`);
+  const ms = (x: number): string => x.toFixed(2).padStart(6);
+  console.log(`ms per lookup, best of ${runs} rounds of 10 (first: the page's first lookup, alone)`);
   console.log('injector  mode    first    hit   miss  byCode  after "enter room"');
   for (const r of rows) console.log(`${r.injector.padEnd(9)} ${r.mode.padEnd(6)} ${ms(r.first)} ${ms(r.hit)} ${ms(r.miss)} ${ms(r.code)}  ${r.afterEnter}`);
 } finally {

@@ -101,7 +101,18 @@ function read(container: object, key: string, getters: boolean): unknown {
   }
 }
 
-/** One search's walk over many modules: shared visited set, so shared objects are entered once. */
+/** An object the walk will look into, and how it got there. */
+interface Node {
+  value: object;
+  key: string;
+  parent: Node | null;
+  getters: boolean;
+}
+
+/**
+ * One search's walk over many modules, level by level (the shallowest match in a module comes
+ * first), with one visited map for the whole search so shared objects are entered once.
+ */
 export class Walk {
   /** Matches so far. */
   readonly matches: WebpackMatch[] = [];
@@ -109,11 +120,9 @@ export class Walk {
   done = false;
   private readonly seen = new Map<object, number>();
   private readonly reported = new Set<unknown>();
-  private readonly path: string[] = [];
   private chunkGlobal = '';
   private id = '';
   private exports: unknown;
-  private exportValue: unknown;
 
   /** `skip` says which objects (besides host objects) are never entered, e.g. chunk arrays. */
   constructor(
@@ -129,13 +138,33 @@ export class Walk {
     this.chunkGlobal = chunkGlobal;
     this.id = id;
     this.exports = exports;
-    this.exportValue = exports;
-    if (this.passes(exports, '')) this.report(exports, undefined);
-    if (!this.done && this.enterable(exports, this.depth)) this.visit(exports as object, this.depth, true);
+    if (this.passes(exports, '')) this.report(exports, null, '');
+    if (this.done || !this.enterable(exports, this.depth)) return;
+    let level: Node[] = [{ value: exports as object, key: '', parent: null, getters: true }];
+    this.seen.set(exports as object, this.depth);
+    for (let left = this.depth; left >= 1 && level.length > 0; left--) {
+      const next: Node[] = [];
+      for (let n = 0; n < level.length; n++) {
+        const node = level[n]!;
+        const keys = keysFor(node.value);
+        for (let i = 0; i < keys.length; i++) {
+          const key = keys[i]!;
+          const value = read(node.value, key, node.getters);
+          if (value === NOTHING) continue;
+          if (this.passes(value, key)) this.report(value, node, key);
+          if (this.done) return;
+          if (left > 1 && this.enterable(value, left - 1)) {
+            this.seen.set(value as object, left - 1);
+            next.push({ value: value as object, key, parent: node, getters: allowsGetters(value as object) });
+          }
+        }
+      }
+      level = next;
+    }
   }
 
-  // Each object is classified once per search: `seen` holds how many levels below it were walked,
-  // or Infinity for what is never entered.
+  // Each object is classified once per search: `seen` holds how many levels below it were (or
+  // are about to be) walked, or Infinity for what is never entered.
   private enterable(value: unknown, left: number): boolean {
     if (!isObjectLike(value)) return false;
     const before = this.seen.get(value);
@@ -156,38 +185,35 @@ export class Walk {
     }
   }
 
-  private visit(container: object, left: number, getters: boolean): void {
-    this.seen.set(container, left);
-    const keys = keysFor(container);
-    for (let i = 0; i < keys.length; i++) {
-      const key = keys[i]!;
-      const value = read(container, key, getters);
-      if (value === NOTHING) continue;
-      this.path.push(key);
-      if (this.path.length === 1) this.exportValue = value;
-      if (this.passes(value, key)) this.report(value, container);
-      if (!this.done && left > 1 && this.enterable(value, left - 1)) this.visit(value as object, left - 1, allowsGetters(value as object));
-      this.path.pop();
-      if (this.done) return;
-    }
-  }
-
-  private report(value: unknown, owner: object | undefined): void {
+  /** `holder` is the node the value was read from (null for the exports themselves). */
+  private report(value: unknown, holder: Node | null, key: string): void {
     if (isObjectLike(value)) {
       if (this.reported.has(value)) return;
       this.reported.add(value);
     }
-    const path = this.path;
+    const path: string[] = [];
+    if (holder) {
+      path.push(key);
+      for (let node: Node | null = holder; node && node.parent; node = node.parent) path.push(node.key);
+      path.reverse();
+    }
+    let exportValue: unknown = this.exports;
+    if (path.length === 1) exportValue = value;
+    else if (path.length > 1) {
+      let node = holder!;
+      while (node.parent && node.parent.parent) node = node.parent;
+      exportValue = node.value;
+    }
     this.matches.push({
       chunkGlobal: this.chunkGlobal,
       id: this.id,
       exports: this.exports,
       path: path.join('.'),
-      key: path.length > 0 ? path[path.length - 1]! : '',
+      key: path.length > 0 ? key : '',
       value,
-      owner,
-      exportName: path.length > 0 ? path[0]! : '',
-      export: path.length > 0 ? this.exportValue : this.exports,
+      owner: holder ? holder.value : undefined,
+      exportName: path[0] ?? '',
+      export: exportValue,
     });
     if (!this.all) this.done = true;
   }
