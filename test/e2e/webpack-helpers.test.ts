@@ -107,7 +107,9 @@ describe('webpack helpers', () => {
             signer: wp.findByCode('X-Room-Sign') === undefined,
             reflection: { path: root.path, titleType: root.value.lookupType('room.config.RoomConfig').fields.title.type },
             widgets: wp.find({ export: 'render' }, { all: true }).length,
-            runs: [g.__roomTitleRuns ?? null, g.__signerRuns ?? null],
+            // lazy-exports.js (run at start) re-exports heavy.js through a getter the searches read.
+            heavy: wp.findExport('Heavy') ?? null,
+            runs: [g.__roomTitleRuns ?? null, g.__signerRuns ?? null, g.__heavyRuns ?? null],
             status: wp.status().bundles.map((b: any) => ({ chunkGlobal: b.chunkGlobal, cache: b.cache, capture: b.capture, unknown: b.unknown })),
           };
         });
@@ -118,7 +120,8 @@ describe('webpack helpers', () => {
           signer: true,
           reflection: { path: 'roots.reflect', titleType: 'string' },
           widgets: 30,
-          runs: [null, null],
+          heavy: null,
+          runs: [null, null, null],
           status: [{ chunkGlobal: CHUNK_GLOBALS.wp5, cache: false, capture: mode === 'launcher' ? 'early' : 'late', unknown: 0 }],
         });
         assert.deepEqual(await enterRoom(page), baseline['/wp5/']);
