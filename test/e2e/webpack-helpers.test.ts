@@ -265,10 +265,18 @@ describe('webpack helpers', () => {
           wp.use(name);
           const root = wp.findByProps('lookupType', 'files', { result: 'match' });
           const [bundle] = wp.status().bundles;
-          return { path: root.path, roomTitle: wp.findExport('roomTitle') ?? null, chunkGlobal: bundle.chunkGlobal, found: bundle.found, awaiting: wp.status().awaiting };
+          return {
+            path: root.path,
+            roomTitle: wp.findExport('roomTitle') ?? null,
+            // Throws (no room yet); this build would rethrow the kept error on every later require.
+            loaded: wp.findExport('roomTitle', { load: true }) ?? null,
+            chunkGlobal: bundle.chunkGlobal,
+            found: bundle.found,
+            awaiting: wp.status().awaiting,
+          };
         }, CHUNK_GLOBALS.loadable);
-        assert.deepEqual(found, { path: 'roots.reflect', roomTitle: null, chunkGlobal: CHUNK_GLOBALS.loadable, found: 'use', awaiting: [] });
-        assert.deepEqual(await enterRoom(named.page), baseline['/loadable/']);
+        assert.deepEqual(found, { path: 'roots.reflect', roomTitle: null, loaded: null, chunkGlobal: CHUNK_GLOBALS.loadable, found: 'use', awaiting: [] });
+        assert.deepEqual(await enterRoom(named.page), { ...baseline['/loadable/']!, titleRuns: 2 });
       } finally {
         await named.close();
       }
