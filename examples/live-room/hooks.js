@@ -1,15 +1,16 @@
 // Hook script for the live room: runs in the page before its own scripts (via `pagecall open
 // --script` or launch({scripts})). The decoder lives in a minified webpack bundle, inside module
-// closures, not on window. Find it lazily, on the first call, when the bundle has loaded.
+// closures, not on window. Find it inside the registered function, once: a call that comes before
+// the bundle has run waits for it (and gives up with the call).
 let openEnvelope;
 let Frame;
 
-pagecall.register('decode', async (bytes) => {
+pagecall.register('decode', async function (bytes) {
+  const { webpack } = pagecall;
   // The envelope opener is minified; the strings it uses are not.
-  openEnvelope ??= pagecall.webpack.findByCode('AES-GCM', 'decrypt');
+  openEnvelope ??= await webpack.waitFor({ code: ['AES-GCM', 'decrypt'] }, { signal: this.signal });
   // Generated protobuf classes keep their names: `liveroom.Frame` is found by its key.
-  Frame ??= pagecall.webpack.findExport('Frame');
-  if (!openEnvelope || !Frame) throw new Error('decoder not found in the bundle (has the page loaded?)');
+  Frame ??= await webpack.waitFor({ export: 'Frame' }, { signal: this.signal });
   const plain = await openEnvelope(bytes);
   return Frame.toObject(Frame.decode(plain), { longs: String, defaults: true });
 });

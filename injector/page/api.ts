@@ -5,14 +5,13 @@ import { CspWatch } from './diagnose.js';
 import { checkActionName, pathFunction, Registry } from './registry.js';
 import { hook } from './hook.js';
 import type { ConnectOptions, PageFunction, PagecallApi } from './types.js';
-import { find, findByCode, findByProps, findExport, webpackRequire } from './webpack.js';
-
-const webpack = Object.freeze({ require: webpackRequire, find, findExport, findByProps, findByCode });
+import { createWebpackHelpers } from './webpack/index.js';
 
 /** Builds a fresh, frozen pagecall API with its own registry and connection. */
 export function createApi(): PagecallApi {
   const registry = new Registry();
   const client = new Client(registry, new CspWatch(pageDocument));
+  const webpack = createWebpackHelpers();
 
   const api: PagecallApi = {
     version: PROTOCOL_VERSION,

@@ -12,6 +12,12 @@ export type {
   PageFunction,
   PagecallApi,
   PagecallStatus,
+  FindOptions,
+  WaitForOptions,
+  WebpackHelpers,
+  WebpackMatch,
+  WebpackQuery,
+  WebpackStatus,
 } from './types.js';
 
 /** Where the realm's single instance lives: `globalThis[Symbol.for('pagecall')]`. */

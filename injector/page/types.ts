@@ -1,23 +1,22 @@
 /** Public types of the page API. */
 import type { Hook, HookOptions } from './hook.js';
-import type { FindOptions, WebpackMatch, WebpackRequire } from './webpack.js';
+import type { WebpackHelpers } from './webpack/types.js';
 
 export type { Capture, Hook, HookOptions } from './hook.js';
-export type { FindOptions, WebpackMatch, WebpackRequire } from './webpack.js';
-
-/** Helpers for reaching functions inside webpack bundles. */
-export interface WebpackHelpers {
-  /** The page's `__webpack_require__`, or null when no webpack bundle has loaded yet. */
-  require(): WebpackRequire | null;
-  /** Every (or the first) module export, or value nested in one, that passes `test`. */
-  find(test: (value: unknown, key: string) => boolean, options?: FindOptions): WebpackMatch[];
-  /** The first value exported (or nested in exports) under `name`. */
-  findExport(name: string): unknown;
-  /** The first object or function that has all the named members. */
-  findByProps(...names: string[]): unknown;
-  /** The first function whose source contains all the snippets. */
-  findByCode(...snippets: string[]): unknown;
-}
+export type {
+  FindOptions,
+  WaitForOptions,
+  WebpackBundleStatus,
+  WebpackHelpers,
+  WebpackMatch,
+  WebpackModule,
+  WebpackQuery,
+  WebpackQueryObject,
+  WebpackRequire,
+  WebpackResult,
+  WebpackStatus,
+  WebpackTest,
+} from './webpack/types.js';
 
 /** Where and how to connect. */
 export interface ConnectOptions {

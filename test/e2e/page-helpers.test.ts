@@ -1,36 +1,9 @@
-/** The injector's helpers for functions that are not global, in real Chromium. */
+/** The injector's helpers for functions that are not global, in real Chromium (webpack bundles: webpack-helpers.test.ts). */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { injectorBundle } from '../../bridge/injector-script.js';
 import { launchTestBrowser, startSite, type TestSite } from '../helpers/browser.js';
-
-// A page shaped like a webpack 4 build: a JSONP runtime over `window.webpackJsonp`, one module
-// that already ran and one whose factory is registered but has not run.
-const WEBPACK4_PAGE = `<!doctype html><title>wp4</title><script>
-(function () {
-  var modules = {}, cache = {};
-  function req(id) {
-    if (cache[id]) return cache[id].exports;
-    var module = cache[id] = { exports: {} };
-    modules[id].call(module.exports, module, module.exports, req);
-    return module.exports;
-  }
-  req.m = modules; req.c = cache;
-  function jsonp(data) {
-    var ids = data[0], more = data[1], entries = data[2] || [];
-    for (var k in more) modules[k] = more[k];
-    for (var i = 0; i < entries.length; i++) req(entries[i][0]);
-  }
-  var queue = window.webpackJsonp = window.webpackJsonp || [];
-  var old = queue.push.bind(queue);
-  queue.push = function (data) { old(data); jsonp(data); };
-})();
-window.webpackJsonp.push([[0], {
-  11: function (module, exports) { exports.a = { Frame: { decode: function (b) { return 'frame:' + b; }, toObject: function (m) { return { m: m }; } } }; },
-  12: function (module, exports) { window.lazyRan = true; exports.hidden = function secretSauce(x) { return 'sauce:' + x; }; }
-}, [[11]]]);
-</script>`;
 
 const LATE_PAGE = `<!doctype html><title>late</title><script>
 setTimeout(function () {
@@ -47,7 +20,7 @@ describe('page helpers', () => {
   let page: Page;
 
   before(async () => {
-    site = await startSite({ '/wp4': WEBPACK4_PAGE, '/late': LATE_PAGE, '/blank': '<!doctype html><title>b</title>' });
+    site = await startSite({ '/late': LATE_PAGE, '/blank': '<!doctype html><title>b</title>' });
     browser = await launchTestBrowser();
     const context = await browser.newContext();
     await context.addInitScript({ content: injectorBundle() });
@@ -56,20 +29,6 @@ describe('page helpers', () => {
   after(async () => {
     await browser?.close();
     await site?.close();
-  });
-
-  test('webpack 4: finds exports of loaded modules, and of unloaded ones only when allowed', async () => {
-    await page.goto(`${site.url}/wp4`);
-    const out = await page.evaluate(() => {
-      const wp = (globalThis as any).pagecall.webpack;
-      const frame = wp.findExport('Frame');
-      const byProps = wp.findByProps('decode', 'toObject');
-      const notLoaded = wp.find((v: unknown, k: string) => k === 'hidden', { load: false }).length;
-      const ranBefore = (globalThis as any).lazyRan === true;
-      const hidden = wp.findByCode('sauce:');
-      return { decoded: frame.decode('x'), same: frame === byProps, notLoaded, ranBefore, hidden: hidden('y'), ranAfter: (globalThis as any).lazyRan === true };
-    });
-    assert.deepEqual(out, { decoded: 'frame:x', same: true, notLoaded: 0, ranBefore: false, hidden: 'sauce:y', ranAfter: true });
   });
 
   test('webpack helpers say clearly when the page has no bundle', async () => {
