@@ -364,9 +364,10 @@ function encodeArgs(args: readonly unknown[], prefix: string): Json[] {
       continue;
     }
     try {
-      out[i] = codec.encode(arg);
+      out[i] = codec.encode(arg, `${prefix}args[${i}]`);
     } catch (error) {
-      throw new PagecallError('BAD_REQUEST', `${prefix}args[${i}]: ${(error as Error).message}`);
+      // The codec's message names the path from the root given (args[1].self: ...).
+      throw new PagecallError('BAD_REQUEST', (error as Error).message);
     }
   }
   return out;
@@ -374,7 +375,7 @@ function encodeArgs(args: readonly unknown[], prefix: string): Json[] {
 
 function decodeValue(value: unknown): unknown {
   try {
-    return codec.decode(value);
+    return codec.decode(value, 'result');
   } catch (error) {
     throw new PagecallError('RESULT_NOT_SERIALIZABLE', `the page returned a malformed value: ${(error as Error).message}`);
   }

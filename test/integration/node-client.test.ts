@@ -119,7 +119,7 @@ describe('pagecall/client', () => {
     cyclic.self = cyclic;
     const error = await rejection(client.call('g', 'echo', [1, cyclic]));
     assert.equal(error.code, 'BAD_REQUEST');
-    assert.match(error.message, /^args\[1\]: value contains a cycle/);
+    assert.match(error.message, /^args\[1\]\.self: the value contains itself \(a cycle\)/);
   });
 
   test('a wrong token is UNAUTHORIZED', async () => {
