@@ -41,6 +41,11 @@ export class Bridge {
   readonly config: BridgeConfig;
   readonly log: Logger;
   readonly version = packageVersion();
+  /**
+   * The key a page sends in its hello to show the user put it there. Until page admission lands
+   * (issue 11) it is a per-run random value that the bridge does not check yet.
+   */
+  readonly pageKey: string = nanoid(32);
   private readonly registry = new ClientRegistry();
   private readonly pending: PendingCalls;
   private readonly hub: PageHub;

@@ -22,6 +22,8 @@ export interface InjectorSettings {
   bridgeUrl: string;
   group: string;
   token?: string;
+  /** The page key (or a group-scoped key) the page proves itself with. */
+  key?: string;
   clientId?: string;
 }
 
@@ -36,6 +38,7 @@ export function wsUrlFor(bridgeUrl: string): string {
 export function injectorScript(settings: InjectorSettings): string {
   const options: Record<string, string> = { url: wsUrlFor(settings.bridgeUrl), group: settings.group };
   if (settings.token !== undefined) options.token = settings.token;
+  if (settings.key !== undefined) options.key = settings.key;
   if (settings.clientId !== undefined) options.clientId = settings.clientId;
   // JSON.stringify output can hold U+2028/2029 and "</script>", both unsafe inside inline scripts.
   const literal = JSON.stringify(options).replace(/[\u2028\u2029<]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);

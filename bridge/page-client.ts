@@ -1,6 +1,6 @@
 /** One connected page: its identity, its functions, its socket and the frames waiting to go out. */
 import type { WebSocket } from 'ws';
-import type { BridgeMessage } from '../protocol/index.js';
+import type { BridgeMessage, ClientContext } from '../protocol/index.js';
 
 /** Counters kept per page for listings, metrics and the dashboard. */
 export interface PageStats {
@@ -20,6 +20,8 @@ export interface ClientInfo {
   url: string;
   title: string;
   origin: string | null;
+  /** Where the client runs: a tab's top document, a child frame or a dedicated worker. */
+  context: ClientContext;
   remoteAddress: string | null;
   connectedAt: string;
   inFlight: number;
@@ -44,7 +46,7 @@ export class PageClient {
     readonly id: string,
     readonly group: string,
     readonly socket: WebSocket,
-    init: { actions: string[]; url: string; title: string; origin: string | null; remoteAddress: string | null },
+    init: { actions: string[]; url: string; title: string; origin: string | null; remoteAddress: string | null; context?: ClientContext },
     private readonly onSent: (messages: number, bytes: number) => void = () => {},
   ) {
     this.actions = new Set(init.actions);
@@ -52,9 +54,11 @@ export class PageClient {
     this.title = init.title;
     this.origin = init.origin;
     this.remoteAddress = init.remoteAddress;
+    this.context = init.context ?? 'top';
   }
 
   readonly origin: string | null;
+  readonly context: ClientContext;
   readonly remoteAddress: string | null;
 
   /**
@@ -120,6 +124,7 @@ export class PageClient {
       url: this.url,
       title: this.title,
       origin: this.origin,
+      context: this.context,
       remoteAddress: this.remoteAddress,
       connectedAt: new Date(this.connectedAt).toISOString(),
       inFlight: this.inFlight,

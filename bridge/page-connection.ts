@@ -193,7 +193,7 @@ export class PageConnection {
       return;
     }
     const id = hello.clientId ?? newClientId();
-    const client = new PageClient(id, hello.group, this.ws, { actions: hello.actions, url: hello.url, title: hello.title, origin: this.origin, remoteAddress: this.remoteAddress }, (messages, bytes) => {
+    const client = new PageClient(id, hello.group, this.ws, { actions: hello.actions, url: hello.url, title: hello.title, origin: this.origin, remoteAddress: this.remoteAddress, context: hello.context ?? 'top' }, (messages, bytes) => {
       ctx.counters.messagesOut += messages;
       ctx.counters.bytesOut += bytes;
     });

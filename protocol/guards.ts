@@ -4,9 +4,11 @@
  */
 import type { Json } from './codec.js';
 import { isErrorCode } from './errors.js';
+import { CLIENT_CONTEXTS } from './messages.js';
 import type {
   BridgeMessage,
   CancelMessage,
+  ClientContext,
   ErrorMessage,
   HelloMessage,
   InvokeMessage,
@@ -104,7 +106,7 @@ export type GuardTable<U extends { type: string }, L = void> = { readonly [K in 
 const fail = (error: string): { ok: false; error: string } => ({ ok: false, error });
 
 function checkHello(m: Record<string, unknown>, limits: PageMessageLimits): Checked<HelloMessage> {
-  const { v, group, clientId, token, url, title, actions } = m;
+  const { v, group, clientId, token, key, resume, context, url, title, actions } = m;
   if (typeof v !== 'number') return fail(expected('v', 'number', v));
   if (typeof group !== 'string') return fail(expected('group', 'string', group));
   const groupError = checkGroup(group);
@@ -114,6 +116,11 @@ function checkHello(m: Record<string, unknown>, limits: PageMessageLimits): Chec
     if (error) return fail(error);
   }
   if (token !== undefined && typeof token !== 'string') return fail(expected('token', 'string', token));
+  if (key !== undefined && typeof key !== 'string') return fail(expected('key', 'string', key));
+  if (resume !== undefined && typeof resume !== 'string') return fail(expected('resume', 'string', resume));
+  if (context !== undefined && !CLIENT_CONTEXTS.includes(context as ClientContext)) {
+    return fail(`context: expected one of ${CLIENT_CONTEXTS.join(', ')}, got ${stringify(typeName(context) === 'string' ? context : typeName(context))}`);
+  }
   if (typeof url !== 'string') return fail(expected('url', 'string', url));
   if (typeof title !== 'string') return fail(expected('title', 'string', title));
   const checkedActions = checkActionList(actions, 'actions', limits.maxActions);
@@ -128,6 +135,9 @@ function checkHello(m: Record<string, unknown>, limits: PageMessageLimits): Chec
   };
   if (typeof clientId === 'string') hello.clientId = clientId;
   if (typeof token === 'string') hello.token = token;
+  if (typeof key === 'string') hello.key = key;
+  if (typeof resume === 'string') hello.resume = resume;
+  if (context !== undefined) hello.context = context as ClientContext;
   return { ok: true, value: hello };
 }
 
@@ -190,15 +200,17 @@ const PAGE_GUARDS: GuardTable<PageMessage, PageMessageLimits> = {
 };
 
 function checkWelcome(m: Record<string, unknown>): Checked<WelcomeMessage> {
-  const { v, clientId, group, heartbeatMs, maxFrameBytes, allowEval } = m;
+  const { v, clientId, group, heartbeatMs, maxFrameBytes, allowEval, resume } = m;
   if (typeof v !== 'number') return fail(expected('v', 'number', v));
   if (typeof clientId !== 'string') return fail(expected('clientId', 'string', clientId));
   if (typeof group !== 'string') return fail(expected('group', 'string', group));
   if (typeof heartbeatMs !== 'number') return fail(expected('heartbeatMs', 'number', heartbeatMs));
   if (typeof maxFrameBytes !== 'number') return fail(expected('maxFrameBytes', 'number', maxFrameBytes));
   if (allowEval !== undefined && typeof allowEval !== 'boolean') return fail(expected('allowEval', 'boolean', allowEval));
+  if (resume !== undefined && typeof resume !== 'string') return fail(expected('resume', 'string', resume));
   const welcome: WelcomeMessage = { type: 'welcome', v, clientId, group, heartbeatMs, maxFrameBytes };
   if (allowEval !== undefined) welcome.allowEval = allowEval;
+  if (resume !== undefined) welcome.resume = resume;
   return { ok: true, value: welcome };
 }
 

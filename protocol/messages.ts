@@ -18,6 +18,12 @@ export interface PageErrorPayload {
   stack?: string;
 }
 
+/** Where a client runs: a tab's top document, a child frame, or a dedicated worker. */
+export type ClientContext = 'top' | 'frame' | 'worker';
+
+/** Every client context, for guards and listings. */
+export const CLIENT_CONTEXTS: readonly ClientContext[] = ['top', 'frame', 'worker'];
+
 /** Page → bridge, first message: who the page is and what it offers. */
 export interface HelloMessage {
   type: 'hello';
@@ -29,6 +35,12 @@ export interface HelloMessage {
   clientId?: string;
   /** Shared secret when the bridge requires one. */
   token?: string;
+  /** The page key (or a group-scoped key): proof that the user put this page there. */
+  key?: string;
+  /** The resume secret an earlier welcome gave `clientId`; without it a reused id is not granted. */
+  resume?: string;
+  /** Where the client runs (absent: `top`). */
+  context?: ClientContext;
   /** `location.href` of the page. */
   url: string;
   /** `document.title` of the page. */
@@ -69,6 +81,8 @@ export interface WelcomeMessage {
   maxFrameBytes: number;
   /** True when the bridge was started with --allow-eval; pages refuse `$eval` otherwise. */
   allowEval?: boolean;
+  /** Secret to send as `resume` with this client id when reconnecting (kept with the id). */
+  resume?: string;
 }
 
 /** Bridge → page: run a function. */

@@ -254,6 +254,7 @@ export class Client {
     };
     if (this.clientId !== undefined) hello.clientId = this.clientId;
     if (settings.token !== undefined) hello.token = settings.token;
+    if (settings.key !== undefined) hello.key = settings.key;
     conn.outbox.post(hello);
   }
 

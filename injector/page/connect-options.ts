@@ -5,8 +5,8 @@ import type { ConnectOptions } from './types.js';
 
 /** Checks what a page passed to `connect` and returns a clean copy; throws a TypeError naming the bad field. */
 export function checkOptions(options: unknown): ConnectOptions {
-  if (options === null || typeof options !== 'object') throw new TypeError('pagecall.connect: pass { url, group, token?, clientId? }');
-  const { url, group, token, clientId } = options as Record<string, unknown>;
+  if (options === null || typeof options !== 'object') throw new TypeError('pagecall.connect: pass { url, group, key?, token?, clientId? }');
+  const { url, group, token, key, clientId } = options as Record<string, unknown>;
   let protocol = '';
   try {
     protocol = typeof url === 'string' ? new NativeURL(url).protocol : '';
@@ -20,11 +20,13 @@ export function checkOptions(options: unknown): ConnectOptions {
     throw new TypeError(`pagecall.connect: group must be 1-64 letters, digits or _ . : - (got ${stringifyJson(String(group))})`);
   }
   if (token !== undefined && typeof token !== 'string') throw new TypeError('pagecall.connect: token must be a string');
+  if (key !== undefined && typeof key !== 'string') throw new TypeError('pagecall.connect: key must be a string');
   if (clientId !== undefined && (typeof clientId !== 'string' || !CLIENT_ID_PATTERN.test(clientId))) {
     throw new TypeError('pagecall.connect: clientId must be 1-64 letters, digits, _ or -');
   }
   const checked: ConnectOptions = { url: url as string, group };
   if (token !== undefined) checked.token = token;
+  if (key !== undefined) checked.key = key;
   if (clientId !== undefined) checked.clientId = clientId;
   return checked;
 }
@@ -36,6 +38,7 @@ export function sameSettings(current: ConnectOptions | undefined, next: ConnectO
     next.url === current.url &&
     next.group === current.group &&
     next.token === current.token &&
+    next.key === current.key &&
     (next.clientId === undefined || next.clientId === clientId)
   );
 }

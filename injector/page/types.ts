@@ -26,6 +26,8 @@ export interface ConnectOptions {
   group: string;
   /** Shared secret, when the bridge requires one. */
   token?: string;
+  /** The page key (or a group-scoped key) that admits this page to the bridge. */
+  key?: string;
   /** Client id to use instead of the one kept in sessionStorage. */
   clientId?: string;
 }

@@ -94,6 +94,7 @@ describe('terminal output', () => {
       url: `https://${group}.example/`,
       title,
       origin: null,
+      context: 'top',
       remoteAddress: '127.0.0.1',
       connectedAt: '2026-01-01T00:00:00.000Z',
       inFlight: 1,
