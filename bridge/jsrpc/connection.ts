@@ -83,8 +83,13 @@ export class JsrpcConnection implements HubConnection {
   private join(admission: JsrpcAdmission, origin: string | null, remoteAddress: string | null): void {
     const { ctx } = this;
     const { registry, config } = ctx;
-    // The listener checked capacity before the upgrade; another page may have joined since.
-    if (!registry.get(admission.clientId) && registry.size >= config.maxClients) {
+    // The listener checked both before the upgrade; another page may have joined since.
+    if (registry.get(admission.clientId)) {
+      ctx.log.info({ remoteAddress, origin, group: admission.group, clientId: admission.clientId }, 'JsRpc page refused: its client id is already connected');
+      this.leave(CLOSE_CODES.BAD_HELLO, 'client id already connected');
+      return;
+    }
+    if (registry.size >= config.maxClients) {
       ctx.log.info({ remoteAddress, origin, group: admission.group }, `JsRpc page refused: the bridge already has ${config.maxClients} pages (--max-clients)`);
       this.leave(CLOSE_CODES.FULL, 'bridge full');
       return;
@@ -102,13 +107,8 @@ export class JsrpcConnection implements HubConnection {
       },
     );
     this.client = client;
-    // Registered before the old connection leaves, so the calls it hands back can move to this one.
-    const replaced = registry.add(client);
+    registry.add(client);
     ctx.joined(this);
-    if (replaced) {
-      ctx.log.info({ clientId: client.id }, 'JsRpc page connected with a client id already in use; closing the older connection');
-      ctx.connectionOf(replaced)?.leave(CLOSE_CODES.REPLACED, 'replaced by a newer connection with the same client id');
-    }
     client.sendRegisterId();
     ctx.log.info({ clientId: client.id, group: client.group, origin, protocol: 'jsrpc' }, 'page joined');
     ctx.events.onJoin?.(client);

@@ -171,7 +171,11 @@ export class JsrpcListener {
       );
     }
     const clientId = given !== null && given !== '' ? given : randomUUID();
-    if (!registry.get(clientId) && registry.size >= config.maxClients) return new PagecallError('OVERLOADED', `the bridge already has ${config.maxClients} pages (--max-clients)`);
+    const holder = registry.get(clientId);
+    // The page holding an id keeps it: a JsRpc page cannot pick another id and would take it back
+    // on its next reconnect, so two tabs with one clientId would push each other out every 10 s.
+    if (holder) return new PagecallError('BAD_REQUEST', `clientId: ${JSON.stringify(clientId)} is already connected (group ${JSON.stringify(holder.group)}); give each tab its own clientId, or leave it out`, { clientId });
+    if (registry.size >= config.maxClients) return new PagecallError('OVERLOADED', `the bridge already has ${config.maxClients} pages (--max-clients)`);
     return { group, clientId };
   }
 }
