@@ -390,7 +390,7 @@ describe('eval, kicks and shutdown', () => {
     await assert.rejects(fetch(`${compatUrl}/list`), /fetch failed/);
   });
 
-  test('a compat port in use fails the start and leaves no port open', async (t) => {
+  test('a compat port in use fails the start with EADDRINUSE', async (t) => {
     const use = cleanupFor(t);
     const first = await bridgeWith(use);
     const { startTestBridge } = await import('../helpers/bridge.js');
