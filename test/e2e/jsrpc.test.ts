@@ -64,7 +64,7 @@ function injector(req: IncomingMessage, res: ServerResponse): void {
 }
 
 before(async () => {
-  bridge = await startTestBridge({ jsrpc: { port: 0 }, allowEval: true, heartbeatMs: 500 });
+  bridge = await startTestBridge({ jsrpc: { port: 0 }, allowEval: true });
   site = await startSite({
     '/hlclient.js': { body: HL_CLIENT, type: 'text/javascript' },
     '/jsrpc': jsrpcPage,
