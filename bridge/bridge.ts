@@ -13,6 +13,7 @@ import { ROUTES } from './http/route-table.js';
 import { createRouter } from './http/router.js';
 import { LiveState } from './dashboard/live-state.js';
 import { BridgeMetrics } from './metrics.js';
+import { JsrpcListener, type JsrpcOptions } from './jsrpc/listener.js';
 import { createLogger, type Logger } from './logger.js';
 import { codec } from './node-codec.js';
 import { packageVersion } from './package-root.js';
@@ -33,6 +34,8 @@ export interface StartOptions extends BridgeOptions {
   logger?: Logger;
   /** Environment to read PAGECALL_* variables from (default: none, so tests are not affected by the shell). */
   env?: Record<string, string | undefined>;
+  /** Also open a listener that speaks JsRpc's protocol (docs/migrating-from-jsrpc.md); `{}` for port 12080. */
+  jsrpc?: JsrpcOptions;
 }
 
 
@@ -52,13 +55,15 @@ export class Bridge {
   private readonly server: Server;
   private readonly live: LiveState;
   private readonly metrics: BridgeMetrics;
+  /** The JsRpc-compatible listener, when started with `jsrpc`. */
+  readonly jsrpc: JsrpcListener | null;
   private closing: Promise<void> | undefined;
   /** Request ids the bridge makes up: unique per bridge run, cheap (a counter), not secret. */
   private readonly requestIdPrefix = `${nanoid(8)}-`;
   private lastRequestId = 0;
 
   constructor(options: StartOptions = {}) {
-    const { logger, env, ...rest } = options;
+    const { logger, env, jsrpc, ...rest } = options;
     this.config = resolveConfig(rest, env ?? {});
     this.log = logger ?? createLogger(this.config);
     this.pending = new PendingCalls(this.registry, this.config, (call) => this.onSettled(call));
@@ -78,6 +83,7 @@ export class Bridge {
     registerBridgeParts(this, { registry: this.registry, pending: this.pending, hub: this.hub });
     const http = { config: this.config, registry: this.registry, pending: this.pending, hub: this.hub, live: this.live, metrics: this.metrics, log: this.log, version: this.version };
     this.server = createServer({ keepAlive: true }, createRouter(http, ROUTES, () => this.requestIdPrefix + (++this.lastRequestId).toString(36)));
+    this.jsrpc = jsrpc ? new JsrpcListener(this, { ...http, mainUrl: () => this.url }, jsrpc) : null;
     this.server.on('upgrade', this.onUpgrade);
     this.server.on('clientError', (error, socket) => {
       if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
@@ -97,6 +103,15 @@ export class Bridge {
     // One line at info; the full configuration is there at debug.
     this.log.debug({ config: redactConfig(this.config) }, 'configuration');
     this.log.info(`pagecall ${this.version} listening on ${this.url} (${configSummary(this.config)})`);
+    if (this.jsrpc) {
+      try {
+        await this.jsrpc.listen();
+      } catch (error) {
+        // Both ports or neither: a half-started bridge would leave its caller a port to close.
+        await new Promise<void>((resolve) => this.server.close(() => resolve()));
+        throw error;
+      }
+    }
     return this;
   }
 
@@ -168,6 +183,7 @@ export class Bridge {
       await this.pending.drain(graceMs);
       this.hub.close();
       this.live.close();
+      await this.jsrpc?.close();
       await new Promise<void>((resolve) => {
         this.server.close(() => resolve());
         this.server.closeAllConnections();

@@ -44,6 +44,21 @@ export interface HubEvents {
   onChange?(client: PageClient): void;
 }
 
+/**
+ * What the hub needs of a connection, whatever protocol its page speaks: pagecall's own
+ * (PageConnection) or an adapter for another one (bridge/jsrpc/connection.ts).
+ */
+export interface HubConnection {
+  /** The registered page; null until the page is admitted. */
+  readonly client: PageClient | null;
+  readonly ws: WebSocket;
+  /** The one way the connection ends (see PageConnection.leave). */
+  leave(code: number, reason: string): void;
+}
+
+/** Builds the connection that serves a socket the hub accepted; PageConnection unless told otherwise. */
+export type ConnectionFactory = (ctx: ConnectionContext, ws: WebSocket, req: IncomingMessage, origin: string | null) => HubConnection;
+
 /** What a connection shares with the hub that accepted it. */
 export interface ConnectionContext {
   readonly config: BridgeConfig;
@@ -53,17 +68,17 @@ export interface ConnectionContext {
   readonly events: HubEvents;
   readonly counters: HubCounters;
   /** The connection of a registered page (to close the one a reconnecting page replaces). */
-  connectionOf(client: PageClient): PageConnection | undefined;
+  connectionOf(client: PageClient): HubConnection | undefined;
   /** The page said hello and was registered. */
-  joined(connection: PageConnection): void;
+  joined(connection: HubConnection): void;
   /** The page left (once per joined connection). */
-  left(connection: PageConnection): void;
+  left(connection: HubConnection): void;
   /** The socket closed (every connection, joined or not). */
-  closed(connection: PageConnection): void;
+  closed(connection: HubConnection): void;
 }
 
 /** A page socket and, once it said hello, the page it carries. */
-export class PageConnection {
+export class PageConnection implements HubConnection {
   /** The registered page; null until the hello is accepted. */
   client: PageClient | null = null;
   private badFrames = 0;

@@ -12,10 +12,12 @@ import type { ClientRegistry } from './client-registry.js';
 import type { BridgeConfig } from './config.js';
 import type { Logger } from './logger.js';
 import type { PageClient } from './page-client.js';
-import { PageConnection, type ConnectionContext, type HubCounters, type HubEvents } from './page-connection.js';
+import { PageConnection, type ConnectionContext, type ConnectionFactory, type HubConnection, type HubCounters, type HubEvents } from './page-connection.js';
 import type { PendingCalls } from './pending-calls.js';
 
-export type { HubCounters, HubEvents } from './page-connection.js';
+export type { ConnectionFactory, HubConnection, HubCounters, HubEvents } from './page-connection.js';
+
+const pagecallConnection: ConnectionFactory = (ctx, ws, req, origin) => new PageConnection(ctx, ws, req, origin);
 
 /** Accepts and serves page connections. */
 export class PageHub {
@@ -23,9 +25,9 @@ export class PageHub {
   private readonly wss: WebSocketServer;
   private readonly heartbeat: NodeJS.Timeout;
   /** Every open connection, joined or not. */
-  private readonly connections = new Set<PageConnection>();
+  private readonly connections = new Set<HubConnection>();
   /** The connection of each registered page. */
-  private readonly byClient = new Map<PageClient, PageConnection>();
+  private readonly byClient = new Map<PageClient, HubConnection>();
   private readonly context: ConnectionContext;
 
   constructor(config: BridgeConfig, registry: ClientRegistry, pending: PendingCalls, log: Logger, events: HubEvents = {}) {
@@ -46,8 +48,11 @@ export class PageHub {
     };
   }
 
-  /** Takes over an HTTP upgrade request for the page endpoint. */
-  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+  /**
+   * Takes over an HTTP upgrade request for a page endpoint. `create` builds the connection that
+   * serves the socket (pagecall's protocol unless another listener brings its own adapter).
+   */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, create: ConnectionFactory = pagecallConnection): void {
     const origin = typeof req.headers.origin === 'string' ? req.headers.origin : null;
     if (!originAllowed(origin, this.context.config.allowOrigins)) {
       this.context.log.warn({ origin }, 'page connection refused: origin not in --allow-origins');
@@ -55,7 +60,7 @@ export class PageHub {
       return;
     }
     this.wss.handleUpgrade(req, socket, head, (ws) => {
-      this.connections.add(new PageConnection(this.context, ws, req, origin));
+      this.connections.add(create(this.context, ws, req, origin));
     });
   }
 

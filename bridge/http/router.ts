@@ -12,32 +12,35 @@ import type { HttpContext, RouteHandler, RouteParams } from './context.js';
 import { sendError } from './respond.js';
 import type { Method, Route } from './route-table.js';
 
+/** What the index needs of a route (the compat listener's tables have their own handler types). */
+export type IndexedRoute = Pick<Route, 'methods' | 'path' | 'hot'>;
+
 /** The routes that share one path, by method. */
-export interface PathRoutes {
+export interface PathRoutes<R extends IndexedRoute = Route> {
   /** The path as the table declares it. */
   readonly path: string;
   /** Method → route; HEAD is served by the GET route. */
-  readonly byMethod: ReadonlyMap<string, Route>;
+  readonly byMethod: ReadonlyMap<string, R>;
   /** The `Allow` header for this path (`GET, HEAD, POST`). */
   readonly allow: string;
 }
 
-interface Pattern {
+interface Pattern<R extends IndexedRoute> {
   /** Lower-cased literal segments; null where a parameter goes. */
   readonly segments: ReadonlyArray<string | null>;
-  readonly routes: PathRoutes;
+  readonly routes: PathRoutes<R>;
 }
 
 /**
  * Finds the routes of a URL path. Paths match as express matches them (case-insensitively, with
  * an optional trailing slash), so the router and express agree on which requests a route gets.
  */
-export class RouteIndex {
-  private readonly exact = new Map<string, PathRoutes>();
-  private readonly patterns: Pattern[] = [];
+export class RouteIndex<R extends IndexedRoute = Route> {
+  private readonly exact = new Map<string, PathRoutes<R>>();
+  private readonly patterns: Array<Pattern<R>> = [];
 
-  constructor(routes: readonly Route[]) {
-    const byPath = new Map<string, Map<string, Route>>();
+  constructor(routes: readonly R[]) {
+    const byPath = new Map<string, Map<string, R>>();
     for (const route of routes) {
       if (route.hot && route.path.includes(':')) throw new Error(`route table: hot route ${route.path} has a path parameter`);
       let methods = byPath.get(route.path);
@@ -53,7 +56,7 @@ export class RouteIndex {
     for (const [path, methods] of byPath) {
       const get = methods.get('GET');
       if (get && !methods.has('HEAD')) methods.set('HEAD', get);
-      const routes: PathRoutes = { path, byMethod: methods, allow: [...methods.keys()].sort().join(', ') };
+      const routes: PathRoutes<R> = { path, byMethod: methods, allow: [...methods.keys()].sort().join(', ') };
       const key = path.toLowerCase();
       if (path.includes(':')) this.patterns.push({ segments: key.split('/').map((s) => (s.startsWith(':') ? null : s)), routes });
       else this.exact.set(key, routes);
@@ -61,7 +64,7 @@ export class RouteIndex {
   }
 
   /** The routes at `path` (a URL path without its query), or undefined when no route has it. */
-  lookup(path: string): PathRoutes | undefined {
+  lookup(path: string): PathRoutes<R> | undefined {
     const hit = this.exact.get(path);
     if (hit) return hit;
     let key = path.toLowerCase();
@@ -76,8 +79,8 @@ export class RouteIndex {
   }
 }
 
-/** A request id as callers may send it (`x-request-id`). */
-const REQUEST_ID = /^[A-Za-z0-9_.:-]{1,64}$/;
+/** A request id as callers may send it (`x-request-id`); the compat listener checks it the same way. */
+export const REQUEST_ID = /^[A-Za-z0-9_.:-]{1,64}$/;
 const NO_PARAMS: RouteParams = Object.freeze({});
 
 /** Answers every HTTP request of the bridge. */
