@@ -60,6 +60,8 @@ function labels(names: NativeName[]): string {
 
 function choose(): Choice {
   const none = new Set<NativeName>();
+  // A second load (another paste) keeps the first instance and drops this one: no frame for it.
+  if ((g as unknown as Record<symbol, unknown>)[Symbol.for('pagecall')] !== undefined) return { chosen: page, replaced: none, frame: undefined, notice: undefined };
   const looked = suspects(page);
   if (looked.length === 0) return { chosen: page, replaced: none, frame: undefined, notice: undefined };
   const asIs = (why: string): Choice => ({

@@ -170,7 +170,10 @@ describe('pages that replaced built-ins before pagecall loaded', () => {
           assert.equal(state.windowFrames, 0);
           assert.deepEqual(lines.filter((l) => /replaced/.test(l)), []);
         } else {
-          // Sockets and console of a removed frame do nothing: the frame stays.
+          // Sockets and console of a removed frame do nothing: the frame stays. A second paste
+          // keeps the first instance, and makes no frame of its own.
+          await page.evaluate(injectorScript({ bridgeUrl: bridge.url, group, key: bridge.pageKey }));
+          assert.deepEqual(await page.evaluate(() => [(globalThis as any).length, (globalThis as any).__antiDebug.frames]), [1, 1]);
           assert.equal(state.windowFrames, 1);
           assert.deepEqual(
             lines.filter((l) => /replaced/.test(l)),
