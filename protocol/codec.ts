@@ -555,25 +555,41 @@ export function createCodec(base64: Base64 = portableBase64, setup: CodecSetup =
     }
   };
 
+  const encodeRoot = (value: unknown, root: string): Json => {
+    try {
+      return encode(value, 0, undefined, true) as Json;
+    } catch (error) {
+      throw located(error, root);
+    }
+  };
+  const decodeRoot = (value: unknown, root: string): unknown => {
+    try {
+      return decode(value, 0);
+    } catch (error) {
+      throw located(error, root);
+    }
+  };
+
+  // Options are swapped in and out only when a call has some: the common call pays nothing for them.
   return {
     encode: (value, root = '', options) => {
+      const chosen = options?.longs ?? 'bigint';
+      if (chosen === longs) return encodeRoot(value, root);
       const outer = longs;
-      longs = options?.longs ?? 'bigint';
+      longs = chosen;
       try {
-        return encode(value, 0, undefined, true) as Json;
-      } catch (error) {
-        throw located(error, root);
+        return encodeRoot(value, root);
       } finally {
         longs = outer;
       }
     },
     decode: (value, root = '', options) => {
+      const chosen = options?.bigint;
+      if (chosen === makeBigint) return decodeRoot(value, root);
       const outer = makeBigint;
-      makeBigint = options?.bigint;
+      makeBigint = chosen;
       try {
-        return decode(value, 0);
-      } catch (error) {
-        throw located(error, root);
+        return decodeRoot(value, root);
       } finally {
         makeBigint = outer;
       }

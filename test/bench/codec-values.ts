@@ -1,8 +1,8 @@
 /**
  * What the value codec costs on a live-stream push frame decoded to a plain object (~40 KB of JSON,
  * the size real sites produce), in Node (the page runs the same code in the same engine):
- *   node --import tsx test/bench/codec-values.ts [--baseline path/to/older/codec.ts] [--rounds 15]
- * With --baseline, an older codec.ts runs the same frames in the same process, rounds alternating,
+ *   node --import tsx test/bench/codec-values.ts [--baseline path/to/older/codec.ts] [--rounds 15] [--passes 5]
+ * With --baseline, an older codec.ts runs the same frames in the same process, passes alternating,
  * and the table gives each figure's ratio to it. Figures are the best round of many encodes or
  * decodes (the best, not the median: other processes on a shared machine only ever add time).
  */
@@ -12,8 +12,9 @@ import { resolve } from 'node:path';
 import Long from 'long';
 import { createCodec, type Codec } from '../../protocol/codec.js';
 
-const { values } = parseArgs({ options: { baseline: { type: 'string' }, rounds: { type: 'string', default: '15' } } });
+const { values } = parseArgs({ options: { baseline: { type: 'string' }, rounds: { type: 'string', default: '15' }, passes: { type: 'string', default: '5' } } });
 const ROUNDS = Number(values.rounds);
+const PASSES = Number(values.passes);
 
 /** A decoded push frame: 50 chat, gift and member messages with their users and ids. */
 function frame(int64: (n: bigint) => unknown): Record<string, unknown> {
@@ -81,9 +82,9 @@ async function main(): Promise<void> {
     const runs = codecs.map(([label, c]) => [label, make(c)] as const);
     for (const [, fn] of runs) for (let i = 0; i < 50; i++) fn();
     const results = new Map<string, number>();
-    // Alternating passes, so drift on a noisy machine hits both codecs alike.
-    for (let pass = 0; pass < 3; pass++) {
-      for (const [label, fn] of runs) results.set(label, Math.min(results.get(label) ?? Infinity, best(fn, times)));
+    // Alternating passes, each in the other order, so drift on a noisy machine and going first hit both codecs alike.
+    for (let pass = 0; pass < PASSES; pass++) {
+      for (const [label, fn] of pass % 2 === 0 ? runs : [...runs].reverse()) results.set(label, Math.min(results.get(label) ?? Infinity, best(fn, times)));
     }
     for (const [label, us] of results) row[`${label} µs`] = Number(us.toFixed(1));
     if (results.has('baseline')) row['current / baseline'] = Number((results.get('current')! / results.get('baseline')!).toFixed(3));
