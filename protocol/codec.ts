@@ -4,7 +4,7 @@
  *
  *   {"$bytes": "<base64>"}        Uint8Array / ArrayBuffer / any ArrayBufferView / Node Buffer
  *   {"$undefined": true}          undefined (where JSON would turn it into null or drop it)
- *   {"$bigint": "123"}            bigint
+ *   {"$bigint": "123"}            bigint, and Long objects (protobuf.js, the `long` package)
  *   {"$number": "NaN"}            NaN, Infinity, -Infinity, -0
  *   {"$date": "<ISO 8601>"}       Date
  *   {"$map": [[k, v], ...]}       Map
@@ -12,7 +12,8 @@
  *   {"$escape": {...}}            a plain object that happens to look like a tag
  *
  * Everything else is plain JSON. Object properties holding undefined, functions or symbols are
- * dropped, as JSON.stringify does. What cannot be carried faithfully is refused with a CodecError
+ * dropped, as JSON.stringify does. How 64-bit integers leave (`longs`) and how `$bigint` arrives
+ * (`bigint`) can be chosen per call, see EncodeOptions and DecodeOptions. What cannot be carried faithfully is refused with a CodecError
  * naming where it sits (`result.items[3].el: a DOM node (HTMLDivElement) cannot be sent`): a
  * function or symbol anywhere but in an object property, an object of a built-in or host class the
  * codec does not know (DOM nodes, Window, Promise, RegExp, WeakMap...) unless it has toJSON, cycles
@@ -27,16 +28,95 @@ export const TAGS = ['$bytes', '$undefined', '$bigint', '$number', '$date', '$ma
 
 const TAG_SET: ReadonlySet<string> = new Set(TAGS);
 
-// Captured at load: in a page, the injector loads before site code that may patch these.
-const isArray = Array.isArray;
-const objectKeys = Object.keys;
-const getPrototypeOf = Object.getPrototypeOf;
+/**
+ * The built-ins the codec calls. Captured when this module loads; a page passes the copies it
+ * trusts instead (injector/page/builtins.ts: sites replace these before a pasted injector loads).
+ */
+export interface CodecNatives {
+  /** `Array.isArray`. */
+  isArray(value: unknown): value is unknown[];
+  /** `Object.keys`. */
+  keys(value: object): string[];
+  /** `Object.getPrototypeOf`. */
+  getPrototypeOf(value: object): unknown;
+  /** `Object.prototype.hasOwnProperty`, called with the object as `this`. */
+  hasOwnProperty: (this: object, key: PropertyKey) => boolean;
+  /** `Object.prototype.toString`, called with the object as `this`. */
+  objectToString: (this: unknown) => string;
+  /** `JSON.stringify` (for error messages). */
+  stringify(value: unknown): string | undefined;
+}
+
+const LOAD_TIME_NATIVES: CodecNatives = {
+  isArray: Array.isArray,
+  keys: Object.keys,
+  getPrototypeOf: Object.getPrototypeOf,
+  hasOwnProperty: Object.prototype.hasOwnProperty,
+  objectToString: Object.prototype.toString,
+  stringify: JSON.stringify,
+};
 const objectPrototype = Object.prototype;
-const objectToString = Object.prototype.toString;
 const isView = ArrayBuffer.isView;
 const getTime = Date.prototype.getTime;
 const toISOString = Date.prototype.toISOString;
-const stringify = JSON.stringify;
+
+/** How 64-bit integers (Long objects and bigints) leave: `{"$bigint": "…"}`, a decimal string, or a number when exact. */
+export type LongsMode = 'bigint' | 'string' | 'number';
+
+/** Per-call choices for encode. */
+export interface EncodeOptions {
+  /**
+   * How Long objects and bigints are written: `'bigint'` (default) as `{"$bigint": "…"}`, `'string'`
+   * as a decimal string, `'number'` as a JSON number when it is a safe integer (within ±(2^53 − 1)),
+   * else as `{"$bigint": "…"}` — never rounded.
+   */
+  longs?: LongsMode;
+}
+
+/** Per-call choices for decode. */
+export interface DecodeOptions {
+  /** What a `$bigint` becomes (default: the bigint). A CodecError it throws is reported at the value's path. */
+  bigint?: (value: bigint) => unknown;
+}
+
+/** The largest integer a double holds exactly, as a bigint. */
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+const TWO_32 = 0x100000000n;
+
+/**
+ * The value of a Long (protobuf.js's util.Long, the `long` package, any version since 2), or
+ * undefined for anything else. A Long is an instance of a class (never a plain object: data that
+ * happens to have `low`, `high` and `unsigned` stays data) marked by `__isLong__` or by Long's
+ * `getHighBits`/`getLowBits` methods, with own `low` and `high` 32-bit integers and an own
+ * boolean `unsigned`.
+ */
+export function longValue(value: unknown, natives: CodecNatives = LOAD_TIME_NATIVES): bigint | undefined {
+  if (value === null || typeof value !== 'object') return undefined;
+  const proto = natives.getPrototypeOf(value);
+  if (proto === objectPrototype || proto === null) return undefined;
+  return longOf(value, natives);
+}
+
+/** longValue for an object already known to be a class instance. */
+function longOf(obj: object, natives: CodecNatives): bigint | undefined {
+  let low: unknown;
+  let high: unknown;
+  let unsigned: unknown;
+  try {
+    const o = obj as { __isLong__?: unknown; getHighBits?: unknown; getLowBits?: unknown; low?: unknown; high?: unknown; unsigned?: unknown };
+    if (o.__isLong__ !== true && (typeof o.getHighBits !== 'function' || typeof o.getLowBits !== 'function')) return undefined;
+    ({ low, high, unsigned } = o);
+    if (typeof low !== 'number' || typeof high !== 'number' || typeof unsigned !== 'boolean') return undefined;
+    if ((low | 0) !== low || (high | 0) !== high) return undefined;
+    const own = natives.hasOwnProperty;
+    if (!own.call(obj, 'low') || !own.call(obj, 'high') || !own.call(obj, 'unsigned')) return undefined;
+  } catch {
+    // a host object or proxy that throws on reads is not a Long
+    return undefined;
+  }
+  const bottom = BigInt(low >>> 0);
+  return unsigned ? BigInt(high >>> 0) * TWO_32 + bottom : BigInt(high) * TWO_32 + bottom;
+}
 
 /** Nesting deeper than this is refused: it is almost always a cycle the walk missed or an attack. */
 export const MAX_DEPTH = 200;
@@ -112,16 +192,6 @@ function located(thrown: unknown, root: string): unknown {
 
 const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
 
-/** `.name` for identifier keys, `["odd key"]` for others. */
-function keySegment(key: string): string {
-  return IDENTIFIER.test(key) ? `.${key}` : `[${stringify(key)}]`;
-}
-
-/** `.get("key")` for a map entry with a string or number key, `.values()[i]` otherwise. */
-function mapValueSegment(key: unknown, index: number): string {
-  return typeof key === 'string' || typeof key === 'number' ? `.get(${stringify(key)})` : `.values()[${index}]`;
-}
-
 function functionName(fn: unknown): string {
   try {
     const name = (fn as { name?: unknown }).name;
@@ -137,10 +207,10 @@ function functionName(fn: unknown): string {
  * objects tell their class through Symbol.toStringTag; their data sits in internal slots or on
  * prototypes, so JSON would send `{}` or junk for them.
  */
-function refusal(obj: object): string | undefined {
+function refusal(obj: object, objectToString: CodecNatives['objectToString']): string | undefined {
   let tag: string;
   try {
-    tag = (objectToString.call(obj) as string).slice(8, -1);
+    tag = objectToString.call(obj).slice(8, -1);
   } catch {
     return 'an object that cannot be read (from another origin?) cannot be sent';
   }
@@ -211,17 +281,47 @@ export interface Codec {
    * Turns a value into wire JSON. Throws CodecError for what cannot be carried (see the top of this
    * file), its message naming the path from `root` (`result.items[3]: a function cannot be sent`).
    */
-  encode(value: unknown, root?: string): Json;
+  encode(value: unknown, root?: string, options?: EncodeOptions): Json;
   /**
    * Turns wire JSON back into values (Uint8Array, bigint, Date, Map, Set, undefined...). Throws
    * CodecError for malformed tags, naming the path from `root` (`args[1]: $map: expected...`).
    * Arrays of plain values come back as the same array: pass freshly parsed JSON, not a value you keep.
    */
-  decode(value: unknown, root?: string): unknown;
+  decode(value: unknown, root?: string, options?: DecodeOptions): unknown;
 }
 
-/** Creates a codec over the given base64 implementation. */
-export function createCodec(base64: Base64 = portableBase64): Codec {
+/** What a page adds when it creates its codec. */
+export interface CodecSetup {
+  /** Built-ins to call instead of the ones captured when this module loaded. */
+  natives?: Partial<CodecNatives>;
+  /** Called with each Long that encode writes (a page keeps its class, to make Longs of `$bigint` arguments). */
+  onLong?: (long: object) => void;
+}
+
+/** Creates a codec over the given base64 implementation (and, in pages, the built-ins it may trust). */
+export function createCodec(base64: Base64 = portableBase64, setup: CodecSetup = {}): Codec {
+  const natives: CodecNatives = { ...LOAD_TIME_NATIVES, ...setup.natives };
+  const onLong = setup.onLong;
+  const { isArray, keys: objectKeys, getPrototypeOf, objectToString, stringify } = natives;
+
+  /** `.name` for identifier keys, `["odd key"]` for others. */
+  const keySegment = (key: string): string => (IDENTIFIER.test(key) ? `.${key}` : `[${stringify(key)}]`);
+
+  /** `.get("key")` for a map entry with a string or number key, `.values()[i]` otherwise. */
+  const mapValueSegment = (key: unknown, index: number): string =>
+    typeof key === 'string' || typeof key === 'number' ? `.get(${stringify(key)})` : `.values()[${index}]`;
+
+  // The options of the encode or decode running now (set on entry, put back on exit).
+  let longs: LongsMode = 'bigint';
+  let makeBigint: ((value: bigint) => unknown) | undefined;
+
+  /** A 64-bit integer (a Long's value or a bigint) as `longs` says. */
+  const int64 = (value: bigint): Json => {
+    if (longs === 'string') return `${value}`;
+    if (longs === 'number' && value <= MAX_SAFE && value >= -MAX_SAFE) return Number(value);
+    return { $bigint: `${value}` };
+  };
+
   // `element` is true where JSON would write null for a function (array items, map entries, set
   // members, the value itself): there undefined becomes $undefined and a function is refused.
   // `seen` is made at the first object: most values are primitives, and a Set per value adds up.
@@ -235,7 +335,7 @@ export function createCodec(base64: Base64 = portableBase64): Codec {
         if (Number.isFinite(value) && !Object.is(value, -0)) return value;
         return { $number: Object.is(value, -0) ? '-0' : String(value) };
       case 'bigint':
-        return { $bigint: value.toString() };
+        return int64(value);
       case 'undefined':
         return element ? { $undefined: true } : undefined;
       case 'function':
@@ -302,6 +402,16 @@ export function createCodec(base64: Base64 = portableBase64): Codec {
       if (obj instanceof Error) {
         return { name: obj.name, message: obj.message, stack: obj.stack ?? '' };
       }
+      const proto = getPrototypeOf(obj);
+      const plain = proto === objectPrototype || proto === null;
+      // Before toJSON: a Long is a number, whatever a Long class's toJSON would make of it.
+      if (!plain) {
+        const long = longOf(obj, natives);
+        if (long !== undefined) {
+          onLong?.(obj);
+          return int64(long);
+        }
+      }
       const toJSON = (obj as { toJSON?: unknown }).toJSON;
       if (typeof toJSON === 'function') {
         try {
@@ -310,9 +420,8 @@ export function createCodec(base64: Base64 = portableBase64): Codec {
           throw within(error, '.toJSON()');
         }
       }
-      const proto: unknown = getPrototypeOf(obj);
-      if (proto !== objectPrototype && proto !== null) {
-        const refused = refusal(obj);
+      if (!plain) {
+        const refused = refusal(obj, objectToString);
         if (refused !== undefined) throw new CodecError(refused);
       }
       const out: { [key: string]: Json } = {};
@@ -382,9 +491,16 @@ export function createCodec(base64: Base64 = portableBase64): Codec {
         }
       case '$undefined':
         return undefined;
-      case '$bigint':
+      case '$bigint': {
         if (typeof body !== 'string' || !/^-?\d+$/.test(body)) throw new CodecError(`$bigint: expected a string of digits, got ${stringify(body)}`);
-        return BigInt(body);
+        const value = BigInt(body);
+        if (makeBigint === undefined) return value;
+        try {
+          return makeBigint(value);
+        } catch (error) {
+          throw error instanceof CodecError ? error : new CodecError(`$bigint ${body}: ${describeThrown(error)}`);
+        }
+      }
       case '$number':
         switch (body) {
           case 'NaN': return Number.NaN;
@@ -439,19 +555,43 @@ export function createCodec(base64: Base64 = portableBase64): Codec {
     }
   };
 
+  const encodeRoot = (value: unknown, root: string): Json => {
+    try {
+      return encode(value, 0, undefined, true) as Json;
+    } catch (error) {
+      throw located(error, root);
+    }
+  };
+  const decodeRoot = (value: unknown, root: string): unknown => {
+    try {
+      return decode(value, 0);
+    } catch (error) {
+      throw located(error, root);
+    }
+  };
+
+  // Options are swapped in and out only when a call has some: the common call pays nothing for them.
   return {
-    encode: (value, root = '') => {
+    encode: (value, root = '', options) => {
+      const chosen = options?.longs ?? 'bigint';
+      if (chosen === longs) return encodeRoot(value, root);
+      const outer = longs;
+      longs = chosen;
       try {
-        return encode(value, 0, undefined, true) as Json;
-      } catch (error) {
-        throw located(error, root);
+        return encodeRoot(value, root);
+      } finally {
+        longs = outer;
       }
     },
-    decode: (value, root = '') => {
+    decode: (value, root = '', options) => {
+      const chosen = options?.bigint;
+      if (chosen === makeBigint) return decodeRoot(value, root);
+      const outer = makeBigint;
+      makeBigint = chosen;
       try {
-        return decode(value, 0);
-      } catch (error) {
-        throw located(error, root);
+        return decodeRoot(value, root);
+      } finally {
+        makeBigint = outer;
       }
     },
   };

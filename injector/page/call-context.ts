@@ -1,4 +1,5 @@
 /** A running call's entry, and the `this` page functions see while they run it. */
+import type { EncodeOptions } from '../../protocol/codec.js';
 import { NativeAbortController } from './builtins.js';
 import type { CallContext } from './types.js';
 
@@ -13,6 +14,8 @@ export interface Call {
   controller: AbortController | undefined;
   /** Why the call was aborted, for a signal first read afterwards. */
   abortReason: Error | undefined;
+  /** How its result is encoded (the registered function's options). */
+  encode: EncodeOptions | undefined;
 }
 
 /** Aborts `call`'s signal (now, or when it is first made) with `reason`. */

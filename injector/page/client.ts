@@ -5,7 +5,7 @@
  * dispatch.ts (reading), running-calls.ts (calls and deadlines), reconnect.ts (when to try again),
  * diagnose.ts and close-reasons.ts (what went wrong, said as what to do).
  */
-import { createCodec } from '../../protocol/codec.js';
+import { createCodec, type Codec } from '../../protocol/codec.js';
 import {
   CLOSE_CODES,
   EVAL_ACTION,
@@ -17,7 +17,7 @@ import {
 } from '../../protocol/messages.js';
 import { PROTOCOL_VERSION } from '../../protocol/version.js';
 import { pageBase64 } from './base64.js';
-import { indirectEval, logInfo, logWarn, now, pageTitle, pageUrl, stringifyJson, whenSettled } from './builtins.js';
+import { codecNatives, indirectEval, logInfo, logWarn, now, pageTitle, pageUrl, stringifyJson, whenSettled } from './builtins.js';
 import { forgetClientId, storeClientId, storedClientId } from './client-id.js';
 import { finalCloseError } from './close-reasons.js';
 import { checkOptions, sameSettings } from './connect-options.js';
@@ -26,8 +26,9 @@ import { cspFailure, diagnoseFailure, type CspWatch, type Violation } from './di
 import { dispatchFrame, type BridgeMessageHandlers } from './dispatch.js';
 import { messageOf } from './error-payload.js';
 import { FailureLog } from './failure-log.js';
+import { DEFAULT_VALUE_OPTIONS, type LongFinder } from './int64.js';
 import { Reconnect } from './reconnect.js';
-import type { Registry } from './registry.js';
+import type { Registered, Registry } from './registry.js';
 import { failure } from './running-calls.js';
 import type { ConnectOptions, ConnectionState, LastError, PagecallStatus } from './types.js';
 
@@ -51,7 +52,7 @@ export class Client {
   private readonly reconnect = new Reconnect(() => {
     if (this.state === 'reconnecting' && !this.conn) this.open();
   });
-  private readonly codec = createCodec(pageBase64);
+  private readonly codec: Codec;
   private readonly registry: Registry;
   private readonly csp: CspWatch;
 
@@ -82,8 +83,9 @@ export class Client {
     return { type: 'update', actions: this.registry.names() };
   };
 
-  /** Creates an idle client serving `registry`'s functions. */
-  constructor(registry: Registry, csp: CspWatch) {
+  /** Creates an idle client serving `registry`'s functions; `longs` hears of every Long a result carries. */
+  constructor(registry: Registry, csp: CspWatch, longs: LongFinder) {
+    this.codec = createCodec(pageBase64, { natives: codecNatives, onLong: longs.saw });
     this.registry = registry;
     this.csp = csp;
     csp.onViolation = (violation) => this.violated(violation);
@@ -300,7 +302,7 @@ export class Client {
       conn.outbox.postResult(failure(id, { code: 'EVAL_DISABLED', name: 'Error', message: 'this bridge does not allow running code strings (start it with --allow-eval)' }));
       return;
     }
-    const fn = action === EVAL_ACTION ? indirectEval : this.registry.get(action);
+    const fn: Registered | undefined = action === EVAL_ACTION ? { fn: indirectEval, values: DEFAULT_VALUE_OPTIONS } : this.registry.get(action);
     if (!fn) {
       conn.outbox.postResult(failure(id, { code: 'ACTION_NOT_FOUND', name: 'Error', message: `no function named ${stringifyJson(action)} is registered in this page` }));
       return;

@@ -6,7 +6,7 @@
 import type { Codec } from '../../protocol/codec.js';
 import type { PageMessage } from '../../protocol/messages.js';
 import { CLOSE_CODES } from '../../protocol/close-codes.js';
-import { clearTimer, logDebug, MAX_TIMER_MS, min, NativeWebSocket, now, setTimer, socketClose } from './builtins.js';
+import { clearTimer, logDebug, MAX_TIMER_MS, min, now, openSocket, setTimer, socketClose, socketOn } from './builtins.js';
 import { messageOf, namedError } from './error-payload.js';
 import { Outbox } from './outbox.js';
 import { RunningCalls } from './running-calls.js';
@@ -67,32 +67,34 @@ export class Connection {
   static open(url: string, codec: Codec, events: ConnectionEvents, lastWord: (conn: Connection) => PageMessage | undefined): Connection | undefined {
     let ws: WebSocket;
     try {
-      ws = new NativeWebSocket(url);
+      ws = openSocket(url);
     } catch (error) {
       logDebug(`pagecall: cannot open ${url}: ${messageOf(error)}`);
       return undefined;
     }
     const conn = new Connection(ws, codec, lastWord);
-    ws.onopen = () => {
-      if (!conn.current) return;
-      conn.opened = true;
-      conn.outbox.start();
-      events.opened(conn);
-    };
-    ws.onmessage = (event: MessageEvent) => {
-      if (!conn.current) return;
-      conn.lastFrameAt = now();
-      events.frame(conn, event.data as unknown);
-    };
-    ws.onclose = (event: CloseEvent) => {
-      if (conn.current) events.closed(conn, event.code, event.reason);
-    };
-    // A socket blocked by CSP gets an error event and never a close event.
-    ws.onerror = () => {
-      if (!conn.current || conn.opened) return;
-      socketClose(ws, 1000, '');
-      events.closed(conn, ABNORMAL_CLOSE_CODE, '');
-    };
+    socketOn(ws, {
+      open: () => {
+        if (!conn.current) return;
+        conn.opened = true;
+        conn.outbox.start();
+        events.opened(conn);
+      },
+      message: (event) => {
+        if (!conn.current) return;
+        conn.lastFrameAt = now();
+        events.frame(conn, event.data as unknown);
+      },
+      close: (event) => {
+        if (conn.current) events.closed(conn, event.code, event.reason);
+      },
+      // A socket blocked by CSP gets an error event and never a close event.
+      error: () => {
+        if (!conn.current || conn.opened) return;
+        socketClose(ws, 1000, '');
+        events.closed(conn, ABNORMAL_CLOSE_CODE, '');
+      },
+    });
     return conn;
   }
 

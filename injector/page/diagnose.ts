@@ -4,7 +4,7 @@
  * Local Network Access permission state.
  */
 import { SLOW_RETRY_MS } from './backoff.js';
-import { NativeAbortController, NativeURL, nativeFetch, pageUrl, queryPermission, setTimer, clearTimer } from './builtins.js';
+import { addListener, apply, NativeAbortController, NativeURL, nativeFetch, pageUrl, queryPermission, setTimer, clearTimer } from './builtins.js';
 import type { LastError } from './types.js';
 
 const HEALTH_TIMEOUT_MS = 3000;
@@ -73,12 +73,17 @@ export class CspWatch {
 
   /** Starts listening on `doc` (nothing to listen to in workers). */
   constructor(doc: Document | undefined) {
-    doc?.addEventListener('securitypolicyviolation', (event) => {
-      if (this.violations.length >= KEPT_VIOLATIONS) this.violations.shift();
-      const violation = { uri: String(event.blockedURI), directive: String(event.effectiveDirective || event.violatedDirective) };
-      this.violations.push(violation);
-      this.onViolation?.(violation);
-    });
+    if (!doc) return;
+    apply(addListener, doc, [
+      'securitypolicyviolation',
+      (event: Event) => {
+        const { blockedURI, effectiveDirective, violatedDirective } = event as SecurityPolicyViolationEvent;
+        if (this.violations.length >= KEPT_VIOLATIONS) this.violations.shift();
+        const violation = { uri: String(blockedURI), directive: String(effectiveDirective || violatedDirective) };
+        this.violations.push(violation);
+        this.onViolation?.(violation);
+      },
+    ]);
   }
 
   /** The latest violation that blocked the bridge's origin, in its ws or http form. */

@@ -1,6 +1,13 @@
 import { ACTION_PATTERN } from '../../protocol/guards.js';
 import { apply, stringifyJson } from './builtins.js';
+import type { ValueOptions } from './int64.js';
 import type { CallContext, PageFunction } from './types.js';
+
+/** A registered function and how its values travel. */
+export interface Registered {
+  fn: PageFunction;
+  values: ValueOptions;
+}
 
 function describe(value: unknown): string {
   return value === null ? 'null' : typeof value;
@@ -19,11 +26,11 @@ export function checkActionName(name: unknown, method: string): asserts name is 
 
 /** The functions a page offers, by action name. */
 export class Registry {
-  private readonly functions = new Map<string, PageFunction>();
+  private readonly functions = new Map<string, Registered>();
 
   /** Adds or replaces a function. */
-  set(name: string, fn: PageFunction): void {
-    this.functions.set(name, fn);
+  set(name: string, fn: PageFunction, values: ValueOptions): void {
+    this.functions.set(name, { fn, values });
   }
 
   /** Removes a function; true when it was registered. */
@@ -32,7 +39,7 @@ export class Registry {
   }
 
   /** The function registered under `name`. */
-  get(name: string): PageFunction | undefined {
+  get(name: string): Registered | undefined {
     return this.functions.get(name);
   }
 

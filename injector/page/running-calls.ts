@@ -8,8 +8,7 @@ import { apply, clearTimer, logDebug, MAX_TIMER_MS, min, now, setTimer, whenSett
 import { abortCall, Context, type Call } from './call-context.js';
 import { messageOf, namedError, toErrorPayload } from './error-payload.js';
 import type { Outbox } from './outbox.js';
-import type { PageFunction } from './types.js';
-
+import type { Registered } from './registry.js';
 
 /** A failed result for call `id`. */
 export function failure(id: string, error: PageErrorPayload): ResultMessage {
@@ -36,8 +35,8 @@ export class RunningCalls {
     return this.calls.size;
   }
 
-  /** Runs `fn` for `message`. A plain return value is answered at once; only a thenable waits for a microtask. */
-  run(message: InvokeMessage, fn: PageFunction): void {
+  /** Runs `registered` for `message`. A plain return value is answered at once; only a thenable waits for a microtask. */
+  run(message: InvokeMessage, registered: Registered): void {
     const { id, action, timeoutMs } = message;
     if (this.calls.has(id)) {
       logDebug(`pagecall: ignoring a second invoke with id ${id}`);
@@ -45,19 +44,19 @@ export class RunningCalls {
     }
     let args: unknown;
     try {
-      args = this.codec.decode(message.args, 'args');
+      args = this.codec.decode(message.args, 'args', registered.values.decode);
     } catch (error) {
       this.outbox.postResult(failure(id, { name: 'CodecError', message: messageOf(error) }));
       return;
     }
     const deadline = now() + (timeoutMs > 0 ? timeoutMs : 0);
-    const call: Call = { id, action, timeoutMs, deadline, controller: undefined, abortReason: undefined };
+    const call: Call = { id, action, timeoutMs, deadline, controller: undefined, abortReason: undefined, encode: registered.values.encode };
     this.calls.set(id, call);
     this.armDeadline(deadline);
     let returned: unknown;
     let then: unknown;
     try {
-      returned = apply(fn, new Context(call), args as unknown[]);
+      returned = apply(registered.fn, new Context(call), args as unknown[]);
       if (returned !== null && (typeof returned === 'object' || typeof returned === 'function')) then = (returned as { then?: unknown }).then;
     } catch (error) {
       this.finish(call, false, error);
@@ -136,7 +135,7 @@ export class RunningCalls {
     }
     let value: Json;
     try {
-      value = this.codec.encode(outcome, 'result');
+      value = this.codec.encode(outcome, 'result', call.encode);
     } catch (error) {
       // The message names where the value sits: `result.items[3].el: a DOM node (HTMLDivElement) cannot be sent`.
       this.outbox.postResult(failure(call.id, { code: 'RESULT_NOT_SERIALIZABLE', name: 'CodecError', message: messageOf(error) }));

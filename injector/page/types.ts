@@ -47,6 +47,38 @@ export interface CallContext {
 /** A function pages register: called with the call's arguments, `this` being the call context. */
 export type PageFunction = (this: CallContext, ...args: never[]) => unknown;
 
+/** How Long objects and bigints in a function's results leave the page (docs/protocol.md, "64-bit integers"). */
+export type LongsMode = 'bigint' | 'string' | 'number';
+
+/** What `$bigint` arguments arrive as (docs/protocol.md, "64-bit integers"). */
+export type BigintsMode = 'bigint' | 'string' | 'long';
+
+/** A Long class: long.js's, which protobuf.js uses as `protobuf.util.Long`. */
+export interface LongClass {
+  /** Makes a Long of two 32-bit halves. */
+  fromBits?(low: number, high: number, unsigned?: boolean): unknown;
+  new (low: number, high: number, unsigned?: boolean): unknown;
+}
+
+/** Options of `register` and `expose`: how the function's 64-bit integers travel. */
+export interface FunctionOptions {
+  /**
+   * How Long objects (protobuf.js `toObject()` output) and bigints in results leave the page:
+   * `'bigint'` (default) as `{"$bigint": "…"}` (Python int, Node bigint), `'string'` as decimal
+   * strings, `'number'` as numbers when exact (within ±(2^53 − 1)), else as `$bigint`.
+   */
+  longs?: LongsMode;
+  /**
+   * What `$bigint` arguments arrive as: `'bigint'` (default), `'string'` (decimal; protobuf.js takes
+   * these for 64-bit fields), or `'long'` (a Long of the page's own class, found by pagecall or given
+   * as `Long`). protobuf.js encodes a bigint as 0, so functions that hand arguments to it want one
+   * of the other two.
+   */
+  bigints?: BigintsMode;
+  /** The Long class to build Longs with, for `bigints: 'long'` (default: found on the page). */
+  Long?: LongClass;
+}
+
 /** Connection state as reported by `status()`. */
 export type ConnectionState = 'idle' | 'connecting' | 'open' | 'reconnecting' | 'closed';
 
@@ -94,12 +126,12 @@ export interface PagecallApi {
   readonly version: number;
   /** Connects (or, with no options, reconnects with the last ones); a no-op when already connected with the same settings. */
   connect(options?: ConnectOptions): PagecallApi;
-  /** Registers (or replaces) a function under an action name. */
-  register(name: string, fn: PageFunction): PagecallApi;
+  /** Registers (or replaces) a function under an action name; options say how its 64-bit integers travel. */
+  register(name: string, fn: PageFunction, options?: FunctionOptions): PagecallApi;
   /** Removes an action. */
   unregister(name: string): PagecallApi;
   /** Registers an action that calls the function at a dotted global path, resolved at call time. */
-  expose(name: string, path: string): PagecallApi;
+  expose(name: string, path: string, options?: FunctionOptions): PagecallApi;
   /** Connection state, actions and the last failure. */
   status(): PagecallStatus;
   /** Closes the connection and stops reconnecting. */

@@ -14,14 +14,10 @@
  * - So asking webpack's own require for a module is a side-effect-free probe: a module that ran
  *   returns its cached exports, one that has not is refused and left for the app.
  */
-import { apply, defineProperty, isArray, random } from '../builtins.js';
+import { apply, defineProperty, fnToString, getDescriptor, hasOwn, isArray, keysOf, random } from '../builtins.js';
 import type { WebpackModule, WebpackRequire } from './types.js';
 
-const hasOwnProperty = Object.prototype.hasOwnProperty;
-const hasOwn = (o: object, key: PropertyKey): boolean => apply(hasOwnProperty, o, [key]) as boolean;
-const keysOf = Object.keys;
-const getDescriptor = Object.getOwnPropertyDescriptor;
-const fnToString = Function.prototype.toString;
+// The page's own: a fresh array's push is compared with it to tell whether a runtime installed one.
 const nativePush = Array.prototype.push;
 const nativeSplice = Array.prototype.splice;
 

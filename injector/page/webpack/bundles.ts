@@ -8,16 +8,11 @@
  * one script is taken over before the next script pushes chunks to it. After the page's `load`
  * event it stops watching the DOM, except while a waitFor() is pending.
  */
-import { apply, defineProperty, isArray, logInfo, pageDocument, queueMicro } from '../builtins.js';
+import { addListener, apply, defineProperty, getDescriptor, isArray, keysOf, logInfo, namesOf, pageDocument, queueMicro } from '../builtins.js';
 import { Bundle } from './bundle.js';
 
-const namesOf = Object.getOwnPropertyNames;
-const getDescriptor = Object.getOwnPropertyDescriptor;
-const keysOf = Object.keys;
 const g = globalThis as unknown as Record<string, unknown>;
 const MutationObserverCtor: typeof MutationObserver | undefined = typeof g.MutationObserver === 'function' ? (g.MutationObserver as typeof MutationObserver) : undefined;
-const addListener: ((this: EventTarget, type: string, listener: () => void, options?: AddEventListenerOptions) => void) | undefined =
-  typeof EventTarget === 'function' ? EventTarget.prototype.addEventListener : undefined;
 
 const CHUNK_GLOBAL_NAME = /^(webpackChunk|webpackJsonp)/;
 /** How many elements of an unnamed array are checked for the chunk shape. */
@@ -227,7 +222,7 @@ export class Bundles {
         if (node.nodeName !== 'SCRIPT') continue;
         script = true;
         // Look again right after it runs too: it may be the last script, or create a bundle's array.
-        if ((node as HTMLScriptElement).src) apply(addListener!, node, ['load', () => this.scan(), { once: true }]);
+        if ((node as HTMLScriptElement).src) apply(addListener, node, ['load', () => this.scan(), { once: true }]);
       }
     }
     if (script) this.scan();

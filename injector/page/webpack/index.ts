@@ -2,7 +2,7 @@
  * `pagecall.webpack`: finders over the page's webpack bundles, waitFor(), use() and status().
  * Created once per realm, with the API; from then on it watches for bundles (see bundles.ts).
  */
-import { clearTimer, setTimer } from '../builtins.js';
+import { clearTimer, freeze, setTimer } from '../builtins.js';
 import { Bundles } from './bundles.js';
 import { planFor, pick, resolveOptions, splitArgs, type Plan } from './query.js';
 import { describeReport, search, type SearchReport } from './search.js';
@@ -13,7 +13,6 @@ export type * from './types.js';
 /** setTimeout fires at once for delays above 2^31-1 ms. */
 const MAX_TIMER_MS = 2147483647;
 const PromiseCtor = Promise;
-const freeze = Object.freeze;
 
 interface Waiter {
   check(): void;

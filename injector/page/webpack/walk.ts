@@ -4,13 +4,11 @@
  * namespaces: plain re-export getters), and never enters the global object, the document, DOM
  * nodes, other windows, binary buffers, chunk arrays or module factories.
  */
-import { apply, pageDocument } from '../builtins.js';
+import { apply, getDescriptor, keysOf, namesOf, pageDocument } from '../builtins.js';
 import { isFactory } from './bundle.js';
 import type { WebpackMatch, WebpackTest } from './types.js';
 
-const keysOf = Object.keys;
-const namesOf = Object.getOwnPropertyNames;
-const getDescriptor = Object.getOwnPropertyDescriptor;
+// The page's own (what the page's objects are instances of).
 const isView = ArrayBuffer.isView;
 const ArrayBufferCtor = ArrayBuffer;
 const NodeCtor: typeof Node | undefined = typeof Node === 'function' ? Node : undefined;
