@@ -5,14 +5,12 @@
  * run on at once, detached.
  */
 import type { CdpConnection } from './cdp/connection.js';
-import { release, type AttachedEvent, type ContextInjection, type TargetInfo } from './injection.js';
+import { release, type AttachedEvent, type ContextInjection } from './injection.js';
 
 /** What a launch hears about its targets. */
 export interface TargetEvents {
   /** The target closed or crashed. */
   gone(targetId: string, crashed: boolean, detail: string): void;
-  /** Its URL or title changed (a navigation, or an error page). */
-  changed(info: TargetInfo): void;
 }
 
 interface Owner {
@@ -54,7 +52,6 @@ export class BrowserHost {
       browser.on('Target.attachedToTarget', (event: AttachedEvent) => this.attached(event));
       browser.on('Target.targetDestroyed', (event: { targetId: string }) => this.gone(event.targetId, false, 'closed'));
       browser.on('Target.targetCrashed', (event: { targetId: string; status: string; errorCode: number }) => this.gone(event.targetId, true, `crashed (${event.status}, code ${event.errorCode})`));
-      browser.on('Target.targetInfoChanged', (event: { targetInfo: TargetInfo }) => this.ownerOf.get(event.targetInfo.targetId)?.events.changed(event.targetInfo));
       browser.on('Target.detachedFromTarget', (event: { sessionId: string }) => this.connection.forget(event.sessionId));
       await browser.send('Target.setDiscoverTargets', { discover: true });
       await browser.send('Target.setAutoAttach', { autoAttach: true, waitForDebuggerOnStart: true, flatten: true });

@@ -214,7 +214,7 @@ export async function launch(options: LaunchOptions): Promise<Launched> {
     if (options.browser) contextId = await host.newContext();
     pool = new TabPool(host, injection, contextId, options.urls, tabsPerUrl, options.onEvent ?? (() => {}));
     const tabPool = pool;
-    host.register(contextId, injection, { gone: (id, crashed, detail) => tabPool.gone(id, crashed, detail), changed: (info) => tabPool.changed(info) });
+    host.register(contextId, injection, { gone: (id, crashed, detail) => tabPool.gone(id, crashed, detail) });
     await host.start();
     await pool.open();
     await waitUntilReady({ tabs: () => tabPool.tabs(), expected, group, source, timeoutMs: options.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS, stopped: () => closed });

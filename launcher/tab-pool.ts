@@ -6,7 +6,7 @@
  */
 import type { BrowserHost } from './browser-host.js';
 import type { CdpSession } from './cdp/connection.js';
-import type { ContextInjection, PageTarget, TargetInfo } from './injection.js';
+import type { ContextInjection, PageTarget } from './injection.js';
 import type { WaitedTab } from './readiness.js';
 
 /** A tab of a launch. */
@@ -158,11 +158,10 @@ export class TabPool {
     this.openSlot(slot).catch(() => {});
   }
 
-  /** A target navigated: a pool tab that landed on an error page after start is sent back to its URL, with backoff. */
-  changed(info: TargetInfo): void {
-    const slot = this.slots.find((s) => s.tab?.targetId === info.targetId);
-    if (!slot || this.starting || this.closing || slot.navigating || slot.timer !== undefined) return;
-    if (info.url.startsWith('chrome-error://')) this.retry(slot, 'the tab shows an error page');
+  /** A pool tab that landed on an error page after start (a reload or a link while the site is down) is sent back to its URL, with backoff. */
+  private errorPage(slot: Slot, unreachableUrl: string): void {
+    if (this.starting || this.closing || slot.navigating || slot.timer !== undefined) return;
+    this.retry(slot, `the tab shows an error page for ${unreachableUrl}`);
   }
 
   private async openSlot(slot: Slot): Promise<void> {
@@ -171,6 +170,10 @@ export class TabPool {
     const page = await this.injection.page(targetId);
     const tab = new PoolTab(slot.index, slot.url, page, this.host);
     slot.tab = tab;
+    // The page agent is on anyway (it runs the init scripts): its navigation event says when the tab shows an error page.
+    page.session.on('Page.frameNavigated', (event: { frame: { parentId?: string; unreachableUrl?: string } }) => {
+      if (event.frame.parentId === undefined && event.frame.unreachableUrl && slot.tab === tab) this.errorPage(slot, event.frame.unreachableUrl);
+    });
     await this.navigate(slot, tab);
   }
 
