@@ -6,6 +6,9 @@
 import { Command } from 'commander';
 import { ConfigError, DEFAULT_GROUP, OPTION_DOCS, resolveConfig, type BridgeOptions } from '../bridge/config.js';
 import type { LaunchOptions, TabEvent } from '../launcher/launch.js';
+import { findBrowser } from '../launcher/find-browser.js';
+import { frameRule } from '../launcher/frame-rule.js';
+import { loadHooks } from '../launcher/page-script.js';
 import { probeBridge, type ProbeResult } from '../launcher/running-bridge.js';
 import { addConfigOptions, parseWholeNumber } from './flags.js';
 import { printable } from './remote.js';
@@ -153,11 +156,13 @@ Examples:
       // Loaded here: the other commands do not need the launcher.
       const { launch } = await import('../launcher/launch.js');
       let launched;
-      let said: string;
       try {
+        // What is wrong locally is said first, before a bridge is looked for or started.
+        if (!flags.cdp) findBrowser(flags.browser);
+        frameRule(flags.frames);
+        await loadHooks(flags.script);
         const chosen = await chooseBridge(flags, process.env);
-        said = chosen.said;
-        printError(`pagecall: ${said}\n`);
+        printError(`pagecall: ${chosen.said}\n`);
         const options = launchOptionsFrom(urls, flags, chosen.choice);
         options.onEvent = (event) => printError(`pagecall: ${printable(describeTabEvent(event))}\n`);
         launched = await launch(options);

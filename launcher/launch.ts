@@ -63,7 +63,7 @@ export interface LaunchOptions {
   headful?: boolean;
   /** Browser executable; found automatically when absent. */
   browserPath?: string;
-  /** Extra browser flags. */
+  /** Extra browser flags (after those in PAGECALL_BROWSER_ARGS). */
   args?: string[];
   /** Proxy for the browser's traffic (`http://host:port`, `socks5://host:port`); the bridge on loopback is reached directly. */
   proxy?: string;
@@ -139,6 +139,15 @@ export interface Launched {
   close(): Promise<void>;
 }
 
+/**
+ * Browser flags from PAGECALL_BROWSER_ARGS: separated by spaces before each `--` (a flag's value may
+ * hold spaces, as in `--host-resolver-rules=MAP site.example 127.0.0.1`).
+ */
+export function browserArgsFromEnv(env: Record<string, string | undefined>): string[] {
+  const text = env.PAGECALL_BROWSER_ARGS?.trim();
+  return text ? text.split(/\s+(?=--)/) : [];
+}
+
 /** Launches Chromium with pagecall in every tab; resolves when every tab is callable. */
 export async function launch(options: LaunchOptions): Promise<Launched> {
   const group = options.group ?? DEFAULT_GROUP;
@@ -166,12 +175,13 @@ export async function launch(options: LaunchOptions): Promise<Launched> {
       browser = new LaunchedBrowser(new BrowserHost(connection), undefined);
       ownBrowser = true;
     } else {
-      const chromiumOptions: Parameters<typeof startChromium>[0] = { executablePath: executablePath!, headless: !options.headful, args: options.args ?? [] };
+      const args = [...browserArgsFromEnv(process.env), ...(options.args ?? [])];
+      const chromiumOptions: Parameters<typeof startChromium>[0] = { executablePath: executablePath!, headless: !options.headful, args };
       if (options.userDataDir !== undefined) chromiumOptions.userDataDir = options.userDataDir;
       if (options.proxy !== undefined) chromiumOptions.proxy = options.proxy;
       if (options.remoteDebuggingPort !== undefined) chromiumOptions.remoteDebuggingPort = options.remoteDebuggingPort;
-      const process = await startChromium(chromiumOptions);
-      browser = new LaunchedBrowser(new BrowserHost(process.connection), process);
+      const chromium = await startChromium(chromiumOptions);
+      browser = new LaunchedBrowser(new BrowserHost(chromium.connection), chromium);
       ownBrowser = true;
     }
   } catch (error) {
