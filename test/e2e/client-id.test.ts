@@ -73,7 +73,7 @@ test('the bridge grants the id the page proposed, and a reload right after joini
     await context.addInitScript({ content: injectorScript({ bridgeUrl: bridge.url, group: 'ids', key: bridge.pageKey }) });
     const page = await context.newPage();
     await page.goto(`${site.url}/`);
-    const proposed = await page.evaluate(() => sessionStorage.getItem('pagecall:clientId:ids'));
+    const proposed = await page.evaluate(() => (globalThis as any).sessionStorage.getItem('pagecall:clientId:ids') as string | null);
     assert.match(proposed ?? '', CLIENT_ID_PATTERN);
     await page.reload();
     await withTimeout(page.waitForFunction(() => (globalThis as any).pagecall.status().state === 'open'), 'the reloaded page to join');
