@@ -72,8 +72,6 @@ export function newTabId(): string {
 export class ContextInjection {
   private readonly pages = new Map<string, PageTarget>();
   private readonly waiters = new Map<string, Array<(page: PageTarget) => void>>();
-  /** Called when a page target has been set up (a popup the page opened included). */
-  onPage: ((page: PageTarget) => void) | undefined;
 
   constructor(
     readonly connection: CdpConnection,
@@ -121,7 +119,6 @@ export class ContextInjection {
     this.pages.set(info.targetId, page);
     for (const resolve of this.waiters.get(info.targetId) ?? []) resolve(page);
     this.waiters.delete(info.targetId);
-    this.onPage?.(page);
   }
 
   /** Page and frame targets: the script for every new document, CSP bypass, child targets when wanted, then let it run. */

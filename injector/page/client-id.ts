@@ -25,7 +25,7 @@ function storageKey(group: string): string {
 export function newClientId(): string {
   const bytes = new Uint8Array(ID_LENGTH);
   if (getRandomValues) getRandomValues(bytes);
-  else for (let i = 0; i < ID_LENGTH; i++) bytes[i] = Math.floor(random() * 256);
+  else for (let i = 0; i < ID_LENGTH; i++) bytes[i] = (random() * 256) | 0;
   let id = '';
   for (let i = 0; i < ID_LENGTH; i++) id += ID_ALPHABET[bytes[i]! % ID_ALPHABET.length];
   return id;

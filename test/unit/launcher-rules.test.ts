@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { runInNewContext } from 'node:vm';
 import type { ClientInfo } from '../../bridge/page-client.js';
 import { frameRule, FrameRuleError, globSource, type FrameRule } from '../../launcher/frame-rule.js';
+import { chromiumArgs, LNA_DISABLE_FLAG } from '../../launcher/chromium.js';
 import { browserArgsFromEnv } from '../../launcher/launch.js';
 import { actionsNamedIn, checkHookSyntax, pageScript } from '../../launcher/page-script.js';
 import { clientsOfTab, missingActions } from '../../launcher/readiness.js';
@@ -153,6 +154,16 @@ describe('launcher inputs', () => {
   test('PAGECALL_BROWSER_ARGS splits before each --, so values may hold spaces', () => {
     assert.deepEqual(browserArgsFromEnv({}), []);
     assert.deepEqual(browserArgsFromEnv({ PAGECALL_BROWSER_ARGS: '  --lang=de   --host-resolver-rules=MAP a.test 127.0.0.1:8443 --ignore-certificate-errors ' }), ['--lang=de', '--host-resolver-rules=MAP a.test 127.0.0.1:8443', '--ignore-certificate-errors']);
+  });
+
+  test('browser options become Chromium flags: a pipe, never a port unless asked; the user\'s flags last', () => {
+    const base = chromiumArgs({ executablePath: 'chromium', headless: true }, '/tmp/p');
+    assert.ok(base.includes('--remote-debugging-pipe') && base.includes('--user-data-dir=/tmp/p') && base.includes('--headless') && base.includes(LNA_DISABLE_FLAG));
+    assert.equal(base.some((a) => a.startsWith('--remote-debugging-port')), false);
+    const all = chromiumArgs({ executablePath: 'chromium', headless: false, proxy: 'socks5://127.0.0.1:1080', remoteDebuggingPort: 0, args: ['--lang=de'] }, '/home/me/profile');
+    assert.ok(all.includes('--proxy-server=socks5://127.0.0.1:1080') && all.includes('--remote-debugging-port=0') && all.includes('--remote-debugging-address=127.0.0.1'));
+    assert.equal(all.includes('--headless'), false);
+    assert.equal(all.at(-1), '--lang=de');
   });
 
   test('userscript @match patterns are checked the way managers read them', () => {
