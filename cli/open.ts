@@ -182,7 +182,10 @@ Examples:
       print(`pagecall: ready: ${tabs.length} tab(s) in group ${flags.group} on ${launched.bridgeUrl}${launched.bridge ? ' (bridge started here)' : ''}; functions: ${offered.map(printable).join(', ') || '(none registered)'}\n`);
       for (const tab of tabs) print(`  tab ${tab.index}  ${tab.clientId}  ${printable(tab.url)}\n`);
       print(`  call:  curl -s ${launched.bridgeUrl}/v1/call -H 'content-type: application/json' -d '{"group":"${flags.group}","action":"${offered[0] ? printable(offered[0]) : 'name'}","args":[]}'\n`);
+      let stopping = false;
       const stop = (): void => {
+        if (stopping) return;
+        stopping = true;
         launched.close().then(
           () => exitWhenFlushed(0),
           () => exitWhenFlushed(1),
@@ -190,5 +193,11 @@ Examples:
       };
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
+      // Closing a headful window (or a Chrome attached over CDP going away) ends the command too.
+      void launched.browser.exited.then(() => {
+        if (stopping) return;
+        printError('pagecall: the browser closed\n');
+        stop();
+      });
     });
 }

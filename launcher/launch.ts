@@ -83,12 +83,17 @@ export interface LaunchOptions {
 
 /** A browser the launcher drives. */
 export class LaunchedBrowser {
+  /** Resolves when the browser is gone: its process exited (a headful window closed) or, attached over CDP, the connection closed. */
+  readonly exited: Promise<void>;
+
   /** @internal */
   constructor(
     /** @internal */
     readonly host: BrowserHost,
     private readonly process: ChromiumProcess | undefined,
-  ) {}
+  ) {
+    this.exited = process ? process.exited : new Promise<void>((resolve) => (host.connection.onclose = () => resolve()));
+  }
 
   /** The browser's PID (undefined when attached over CDP). */
   get pid(): number | undefined {
