@@ -150,8 +150,10 @@ export function formatClients(clients: readonly ClientInfo[], now = Date.now()):
     lines.push(`${oneLine(name)} (${pages.length} ${pages.length === 1 ? 'page' : 'pages'})`);
     for (const c of pages) {
       const pad = ' '.repeat(c.id.length + 4);
-      lines.push(`  ${c.id}  ${oneLine(c.title) || '(untitled)'}`);
-      lines.push(`${pad}${oneLine(c.url)}`);
+      // Frames and workers say what they are; a tab's top document is the usual case.
+      const where = c.context === 'frame' ? '[frame] ' : c.context === 'worker' ? '[worker] ' : '';
+      lines.push(`  ${c.id}  ${where}${oneLine(c.title) || (c.context === 'worker' ? '(worker)' : '(untitled)')}`);
+      lines.push(`${pad}${oneLine(c.url)}${c.origin && !c.url.startsWith(`${c.origin}/`) && c.url !== c.origin ? `  (origin ${oneLine(c.origin)})` : ''}`);
       lines.push(`${pad}functions: ${c.actions.map(oneLine).join(', ') || '(none yet)'}`);
       lines.push(`${pad}connected ${ago(c.connectedAt, now)} · in flight ${c.inFlight} · served ${c.served} · failed ${c.failed}`);
     }

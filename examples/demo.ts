@@ -36,12 +36,9 @@ async function main(): Promise<number> {
   const room = await startLiveRoom({ intervalMs: 50 });
   const shop = await startSignedApi();
   console.log(`bridge ${bridge.url}\nlive room ${room.url}\nsigned API ${shop.url}\n`);
-  const roomTabs = await launch({ urls: [room.url], group: 'live-room', scripts: [here('./live-room/hooks.js')], bridgeUrl: bridge.url });
-  const shopTabs = await launch({ urls: [shop.url], group: 'signed-api', scripts: [here('./signed-api/hooks.js')], bridgeUrl: bridge.url, browser: roomTabs.browser });
+  const roomTabs = await launch({ urls: [room.url], group: 'live-room', scripts: [here('./live-room/hooks.js')], bridge });
+  const shopTabs = await launch({ urls: [shop.url], group: 'signed-api', scripts: [here('./signed-api/hooks.js')], bridge, browser: roomTabs.browser });
   try {
-    await bridge.waitForAction('live-room', 'decode');
-    await bridge.waitForAction('signed-api', 'sign');
-
     console.log('== live room: sealed protobuf frames from the room socket, decoded by the page ==');
     const frames = await scrapeRoom({ siteUrl: room.url, bridgeUrl: bridge.url, count: 12 });
     for (const frame of frames) console.log(describe(frame));

@@ -20,10 +20,9 @@ export async function decodeRoomFrames(count = 5): Promise<RoomFrame[]> {
     urls: [room.url],
     group: 'live-room',
     scripts: [fileURLToPath(new URL('./live-room/hooks.js', import.meta.url))],
-    bridgeUrl: bridge.url,
+    bridge,
   });
   try {
-    await bridge.waitForAction('live-room', 'decode');
     const socket = new WebSocket(`${room.url.replace('http', 'ws')}/stream`);
     const raw: Buffer[] = await new Promise((resolve, reject) => {
       const frames: Buffer[] = [];

@@ -1,18 +1,35 @@
 /**
- * The Playwright launcher: starts (or attaches to) Chromium, injects the pagecall client and the
- * user's hook scripts before any page script runs, in every navigation and frame, and keeps a pool
- * of tabs on the target URLs. Where a pasted snippet fails it gets through: the page's CSP is
- * bypassed and Chrome's Local Network Access checks are switched off for this browser.
+ * The launcher: starts Chromium (or attaches to a running Chrome), puts the pagecall client and
+ * the user's hook scripts into every page before the page's own scripts (every navigation, reload
+ * and popup), keeps a pool of tabs on the target URLs, and resolves only when every tab is
+ * callable. It drives the browser over raw CDP and keeps nothing on that costs the page's socket
+ * (docs/launcher.md: the debugger tax); CSP is bypassed and Local Network Access checks are off.
  */
-import { readFile } from 'node:fs/promises';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser as PlaywrightBrowser } from 'playwright-core';
 import { startBridge, type Bridge, type StartOptions } from '../bridge/bridge.js';
 import { DEFAULT_GROUP } from '../bridge/config.js';
-import { injectorScript } from '../bridge/injector-script.js';
-import { defaultBrowserArgs, findBrowser } from './find-browser.js';
+import type { ClientInfo } from '../bridge/page-client.js';
+import { BrowserHost } from './browser-host.js';
+import { CdpConnection } from './cdp/connection.js';
+import { browserWebSocketUrl, webSocketTransport } from './cdp/transports.js';
+import { startChromium, type ChromiumProcess } from './chromium.js';
+import { findBrowser } from './find-browser.js';
+import { frameRule, type FramesOption } from './frame-rule.js';
+import { ContextInjection } from './injection.js';
+import { defaultPageKey } from './page-key.js';
+import { actionsNamedIn, loadHooks, type ScriptsOption } from './page-script.js';
+import { bridgeSource, clientsOfTab, httpSource, waitUntilReady, type ClientSource } from './readiness.js';
+import { TabPool, type LaunchedTab, type TabEvent } from './tab-pool.js';
 
-/** Chrome features that block a public page from reaching 127.0.0.1 (see docs/browser-obstacles.md). */
-export const LNA_DISABLE_FLAG = '--disable-features=LocalNetworkAccessChecks,LocalNetworkAccessChecksWebSockets';
+export { LNA_DISABLE_FLAG, BrowserStartError } from './chromium.js';
+export { FrameRuleError, type FramesOption } from './frame-rule.js';
+export { HookScriptError, type ScriptsOption } from './page-script.js';
+export { LaunchError } from './readiness.js';
+export { NavigationError, type LaunchedTab, type TabEvent } from './tab-pool.js';
+export { attach, type AttachOptions, type Attached } from './attach.js';
+
+/** How long launch() waits for every tab to be callable, by default. */
+export const DEFAULT_READY_TIMEOUT_MS = 30_000;
 
 /** Options of launch(). */
 export interface LaunchOptions {
@@ -20,28 +37,95 @@ export interface LaunchOptions {
   urls: string[];
   /** Group the pages join (default `default`). */
   group?: string;
-  /** Hook scripts run after the client and before page scripts: file paths, or `{content}`. */
-  scripts?: Array<string | { content: string }>;
-  /** URL of a running bridge to join; without it a bridge is started in this process. */
+  /** Hook scripts run after the client and before page scripts, in every realm that joins: file paths, or `{content, name?}`. */
+  scripts?: ScriptsOption;
+  /** A bridge running in this process: pages get its page key, and readiness reads its list directly. */
+  bridge?: Bridge;
+  /** URL of a bridge running elsewhere to join (with `key`, and `token` when it needs one). */
   bridgeUrl?: string;
-  /** Options for the bridge started here (ignored with bridgeUrl). */
+  /** Options for the bridge started here when neither `bridge` nor `bridgeUrl` is given. */
   bridgeOptions?: StartOptions;
-  /** Bridge token (for a running bridge; a started one uses bridgeOptions.token). */
+  /** Bridge token (for a bridge running elsewhere; a bridge started here uses bridgeOptions.token). */
   token?: string;
+  /** Page key for a bridge running elsewhere (default: PAGECALL_PAGE_KEY); a bridge in this process gives its own. */
+  key?: string;
   /** Tabs per URL, replaced when they crash or close (default 1). */
   tabs?: number;
+  /** Which frames join besides each tab's top document: `top` (default), `all`, a URL glob, `/regex/` or a RegExp. */
+  frames?: FramesOption;
+  /** Inject into the dedicated workers of the tabs too (clients with context `worker`). */
+  workers?: boolean;
+  /** Actions every tab must offer before launch() resolves (default: the names the hooks pass literally to pagecall.register/expose). */
+  waitFor?: string[];
+  /** How long to wait for every tab to be callable (default 30 s). */
+  readyTimeoutMs?: number;
   /** Show the browser window (default false). */
   headful?: boolean;
   /** Browser executable; found automatically when absent. */
   browserPath?: string;
-  /** Reuse a browser this process already launched (a new context is made in it). */
-  browser?: Browser;
-  /** Attach to a running Chrome over CDP (`http://127.0.0.1:9222`) instead of launching one. */
-  cdpUrl?: string;
-  /** Extra browser flags. */
+  /** Extra browser flags (after those in PAGECALL_BROWSER_ARGS). */
   args?: string[];
+  /** Proxy for the browser's traffic (`http://host:port`, `socks5://host:port`); the bridge on loopback is reached directly. */
+  proxy?: string;
+  /** A persistent profile directory (logged-in sessions kept between runs); a temporary one otherwise. */
+  userDataDir?: string;
+  /** Also open a DevTools port on 127.0.0.1 (0: any free port), for Playwright or DevTools of your own: see `browser.playwright()`. */
+  remoteDebuggingPort?: number;
+  /** Open the tabs in a browser another launch started (in a context of their own). */
+  browser?: LaunchedBrowser;
+  /** Attach to a running Chrome's DevTools endpoint (`http://127.0.0.1:9222`) instead of starting one: its open tabs get pagecall too. */
+  cdpUrl?: string;
   /** Bypass the pages' Content-Security-Policy (default true). */
   bypassCSP?: boolean;
+  /** Told about tabs after start: failed navigations being retried, recoveries, replaced tabs. */
+  onEvent?: (event: TabEvent) => void;
+}
+
+/** A browser the launcher drives. */
+export class LaunchedBrowser {
+  /** Resolves when the browser is gone: its process exited (a headful window closed) or, attached over CDP, the connection closed. */
+  readonly exited: Promise<void>;
+
+  /** @internal */
+  constructor(
+    /** @internal */
+    readonly host: BrowserHost,
+    private readonly process: ChromiumProcess | undefined,
+  ) {
+    this.exited = process ? process.exited : new Promise<void>((resolve) => (host.connection.onclose = () => resolve()));
+  }
+
+  /** The browser's PID (undefined when attached over CDP). */
+  get pid(): number | undefined {
+    return this.process?.pid;
+  }
+
+  /** The profile directory (undefined when attached over CDP). */
+  get userDataDir(): string | undefined {
+    return this.process?.userDataDir;
+  }
+
+  /** `http://127.0.0.1:PORT` when started with `remoteDebuggingPort`. */
+  get endpoint(): string | undefined {
+    return this.process?.endpoint;
+  }
+
+  /**
+   * Connects Playwright to this browser (needs `remoteDebuggingPort`). While connected, Playwright's
+   * session costs the pages' sockets about half their throughput (it turns on network events for
+   * every tab); `close()` the returned Browser to disconnect and stop paying.
+   */
+  async playwright(): Promise<PlaywrightBrowser> {
+    if (!this.endpoint) throw new Error('launch with remoteDebuggingPort (pagecall open --remote-debugging-port 0) to connect Playwright');
+    const { chromium } = await import('playwright-core');
+    return chromium.connectOverCDP(this.endpoint);
+  }
+
+  /** @internal Stops the browser process (or disconnects from a browser we attached to). */
+  async close(): Promise<void> {
+    if (this.process) await this.process.close();
+    else this.host.connection.close();
+  }
 }
 
 /** A running launch. */
@@ -50,114 +134,121 @@ export interface Launched {
   bridge: Bridge | null;
   /** Base URL of the bridge the pages connect to. */
   bridgeUrl: string;
-  browser: Browser;
-  context: BrowserContext;
+  /** The browser (pass it as `browser` to open more tabs in it). */
+  browser: LaunchedBrowser;
   /** The current pool of tabs (replaced tabs appear here). */
-  pages(): Page[];
-  /** Closes tabs, the browser (unless attached over CDP) and the bridge started here. */
+  tabs(): LaunchedTab[];
+  /** The bridge's clients that belong to this launch's tabs (their top documents, frames and workers). */
+  clients(): Promise<ClientInfo[]>;
+  /** Closes the tabs, the browser (when this launch started it; never a browser attached over CDP) and the bridge started here. */
   close(): Promise<void>;
 }
 
-/** Raised when a hook script file cannot be read; the message names the file. */
-export class HookScriptError extends Error {
-  override readonly name = 'HookScriptError';
+/**
+ * Browser flags from PAGECALL_BROWSER_ARGS: separated by spaces before each `--` (a flag's value may
+ * hold spaces, as in `--host-resolver-rules=MAP site.example 127.0.0.1`).
+ */
+export function browserArgsFromEnv(env: Record<string, string | undefined>): string[] {
+  const text = env.PAGECALL_BROWSER_ARGS?.trim();
+  return text ? text.split(/\s+(?=--)/) : [];
 }
 
-async function loadScripts(scripts: LaunchOptions['scripts']): Promise<string[]> {
-  return Promise.all(
-    (scripts ?? []).map(async (s) => {
-      if (typeof s !== 'string') return s.content;
-      try {
-        return await readFile(s, 'utf8');
-      } catch (error) {
-        throw new HookScriptError(`cannot read hook script ${s}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
-      }
-    }),
-  );
-}
-
-/** Launches Chromium with pagecall injected into every page. */
+/** Launches Chromium with pagecall in every tab; resolves when every tab is callable. */
 export async function launch(options: LaunchOptions): Promise<Launched> {
   const group = options.group ?? DEFAULT_GROUP;
   const tabsPerUrl = Math.max(1, options.tabs ?? 1);
-  const bypassCSP = options.bypassCSP !== false;
-  // Checked before a bridge starts, so a wrong --browser or PAGECALL_BROWSER fails fast, with nothing to undo.
+  const frames = frameRule(options.frames);
+  // Checked before a bridge starts, so a wrong --browser, frame rule or hook fails fast, with nothing to undo.
   const executablePath = options.browser || options.cdpUrl ? undefined : findBrowser(options.browserPath).path;
-  const hooks = await loadScripts(options.scripts);
-  const bridge = options.bridgeUrl ? null : await startBridge({ port: 0, ...options.bridgeOptions });
-  const bridgeUrl = options.bridgeUrl ?? bridge!.url;
-  const token = options.token ?? bridge?.config.token;
-  const settings: Parameters<typeof injectorScript>[0] = { bridgeUrl, group };
-  if (token !== undefined) settings.token = token;
-  const client = injectorScript(settings);
+  const hooks = await loadHooks(options.scripts);
+  const expected = options.waitFor ?? actionsNamedIn(hooks);
 
-  let browser: Browser;
-  let context: BrowserContext;
-  let attached = false;
-  let ownBrowser = true;
+  const started = options.bridge || options.bridgeUrl ? null : await startBridge({ port: 0, ...options.bridgeOptions });
+  const inProcess = options.bridge ?? started;
+  const bridgeUrl = options.bridgeUrl ?? inProcess!.url;
+  const token = options.token ?? inProcess?.config.token;
+  const key = options.key ?? inProcess?.pageKey ?? defaultPageKey();
+  const source: ClientSource = inProcess && !options.bridgeUrl ? bridgeSource(inProcess) : httpSource(bridgeUrl, token);
+
+  let browser: LaunchedBrowser;
+  let ownBrowser = false;
   try {
     if (options.browser) {
       browser = options.browser;
-      ownBrowser = false;
-      context = await browser.newContext({ bypassCSP, viewport: null });
     } else if (options.cdpUrl) {
-      browser = await chromium.connectOverCDP(options.cdpUrl);
-      attached = true;
-      context = browser.contexts()[0] ?? (await browser.newContext({ bypassCSP }));
+      const connection = new CdpConnection(await webSocketTransport(await browserWebSocketUrl(options.cdpUrl)));
+      browser = new LaunchedBrowser(new BrowserHost(connection), undefined);
+      ownBrowser = true;
     } else {
-      browser = await chromium.launch({
-        executablePath,
-        headless: !options.headful,
-        args: [...defaultBrowserArgs(), LNA_DISABLE_FLAG, ...(options.args ?? [])],
-      });
-      context = await browser.newContext({ bypassCSP, viewport: null });
+      const args = [...browserArgsFromEnv(process.env), ...(options.args ?? [])];
+      const chromiumOptions: Parameters<typeof startChromium>[0] = { executablePath: executablePath!, headless: !options.headful, args };
+      if (options.userDataDir !== undefined) chromiumOptions.userDataDir = options.userDataDir;
+      if (options.proxy !== undefined) chromiumOptions.proxy = options.proxy;
+      if (options.remoteDebuggingPort !== undefined) chromiumOptions.remoteDebuggingPort = options.remoteDebuggingPort;
+      const chromium = await startChromium(chromiumOptions);
+      browser = new LaunchedBrowser(new BrowserHost(chromium.connection), chromium);
+      ownBrowser = true;
     }
   } catch (error) {
-    await bridge?.close(0);
+    await started?.close(0);
     throw error;
   }
 
-  // Each script is its own init script so a syntax error in a hook cannot stop the client.
-  await context.addInitScript({ content: client });
-  for (const hook of hooks) await context.addInitScript({ content: `try {\n${hook}\n} catch (e) { console.error('pagecall: hook script failed:', e); }` });
-
-  if (attached) {
-    // Pages that were open before we attached missed the init scripts: run them there now, and let
-    // CSP bypass apply from their next navigation.
-    for (const page of context.pages()) {
-      await page.evaluate(client).catch(() => {});
-      for (const hook of hooks) await page.evaluate(hook).catch(() => {});
+  const host = browser.host;
+  const injection = new ContextInjection(host.connection, {
+    bridgeUrl,
+    group,
+    ...(key !== undefined ? { key } : {}),
+    ...(token !== undefined ? { token } : {}),
+    frames,
+    hooks,
+    workers: options.workers === true,
+    bypassCSP: options.bypassCSP !== false,
+    answerDialogs: !options.headful,
+  });
+  let pool: TabPool | undefined;
+  let closed = false;
+  let contextId: string | undefined;
+  const close = async (): Promise<void> => {
+    if (closed) return;
+    closed = true;
+    pool?.stop();
+    if (ownBrowser && !options.cdpUrl) {
+      await browser.close();
+    } else {
+      await Promise.all((pool?.tabs() ?? []).map((t) => t.close()));
+      host.unregister(contextId);
+      if (contextId !== undefined) await host.connection.browser.sendQuietly('Target.disposeBrowserContext', { browserContextId: contextId });
+      if (options.cdpUrl) await browser.close();
     }
+    await started?.close(0);
+  };
+
+  try {
+    // A second launch in a shared browser gets a context of its own, so its targets are told apart.
+    if (options.browser) contextId = await host.newContext();
+    pool = new TabPool(host, injection, contextId, options.urls, tabsPerUrl, options.onEvent ?? (() => {}));
+    const tabPool = pool;
+    host.register(contextId, injection, { gone: (id, crashed, detail) => tabPool.gone(id, crashed, detail) });
+    await host.start();
+    await pool.open();
+    await waitUntilReady({ tabs: () => tabPool.tabs(), expected, group, source, timeoutMs: options.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS, stopped: () => closed });
+    pool.started();
+  } catch (error) {
+    await close().catch(() => {});
+    throw error;
   }
 
-  const pool = new Set<Page>();
-  let closing = false;
-  const open = async (url: string): Promise<void> => {
-    const page = await context.newPage();
-    pool.add(page);
-    const replace = (): void => {
-      if (!pool.delete(page) || closing) return;
-      if (!page.isClosed()) page.close().catch(() => {});
-      open(url).catch(() => {});
-    };
-    page.once('close', replace);
-    page.once('crash', replace);
-    await page.goto(url).catch(() => {});
-  };
-  await Promise.all(options.urls.flatMap((url) => Array.from({ length: tabsPerUrl }, () => open(url))));
-
+  const tabPool = pool;
   return {
-    bridge,
+    bridge: started,
     bridgeUrl,
     browser,
-    context,
-    pages: () => [...pool],
-    close: async () => {
-      closing = true;
-      if (attached) await Promise.all([...pool].map((p) => p.close().catch(() => {})));
-      else if (!ownBrowser) await context.close().catch(() => {});
-      else await browser.close().catch(() => {});
-      await bridge?.close(0);
+    tabs: () => tabPool.tabs(),
+    clients: async () => {
+      const all = await source.list(group);
+      return tabPool.tabs().flatMap((t) => clientsOfTab(all, t.clientId));
     },
+    close,
   };
 }

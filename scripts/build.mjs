@@ -15,6 +15,8 @@ mkdirSync('dist/injector', { recursive: true });
 const common = { bundle: true, target: 'es2020', legalComments: 'none', logLevel: 'warning' };
 await build({ ...common, entryPoints: ['injector/page/iife.ts'], outfile: 'dist/injector/pagecall.js', format: 'iife', minify: true });
 await build({ ...common, entryPoints: ['injector/page/index.ts'], outfile: 'dist/injector/pagecall.mjs', format: 'esm' });
+// The realm check launchers run before the injector in every frame and worker (launcher/page-script.ts).
+await build({ ...common, entryPoints: ['injector/page/gate.ts'], outfile: 'dist/injector/gate.js', format: 'iife', globalName: '__pagecallGate', minify: true });
 console.log(`built dist/ (injector ${statSync('dist/injector/pagecall.js').size} bytes minified)`);
 
 // The dashboard the bridge serves at /: one script, one stylesheet, one page, no external requests.

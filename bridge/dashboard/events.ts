@@ -3,6 +3,7 @@
  * bridge and the dashboard's browser code, so it holds no Node or DOM types.
  */
 import type { ErrorCode } from '../../protocol/errors.js';
+import type { ClientContext } from '../../protocol/messages.js';
 
 /** A connected page as the dashboard shows it. */
 export interface PageView {
@@ -10,6 +11,10 @@ export interface PageView {
   group: string;
   url: string;
   title: string;
+  /** Where the client runs: a tab's top document, a child frame, or a dedicated worker. */
+  context: ClientContext;
+  /** The Origin its socket came from (null when it sent none). */
+  origin: string | null;
   actions: string[];
   /** Epoch ms. */
   connectedAt: number;

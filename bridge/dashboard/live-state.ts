@@ -261,6 +261,8 @@ export class LiveState {
       group: client.group,
       url: client.url,
       title: client.title,
+      context: client.context,
+      origin: client.origin,
       actions: [...client.actions].sort(),
       connectedAt: client.connectedAt,
       inFlight: client.inFlight,

@@ -18,7 +18,7 @@ import {
 import { PROTOCOL_VERSION } from '../../protocol/version.js';
 import { pageBase64 } from './base64.js';
 import { codecNatives, indirectEval, logInfo, logWarn, now, pageTitle, pageUrl, stringifyJson, whenSettled } from './builtins.js';
-import { forgetClientId, storeClientId, storedClientId } from './client-id.js';
+import { forgetClientId, proposedClientId, storeClientId } from './client-id.js';
 import { finalCloseError } from './close-reasons.js';
 import { checkOptions, sameSettings } from './connect-options.js';
 import { Connection, SILENT_CLOSE_CODE, type ConnectionEvents } from './connection.js';
@@ -27,6 +27,7 @@ import { dispatchFrame, type BridgeMessageHandlers } from './dispatch.js';
 import { messageOf } from './error-payload.js';
 import { FailureLog } from './failure-log.js';
 import { DEFAULT_VALUE_OPTIONS, type LongFinder } from './int64.js';
+import { realmContext } from './realm.js';
 import { Reconnect } from './reconnect.js';
 import type { Registered, Registry } from './registry.js';
 import { failure } from './running-calls.js';
@@ -53,6 +54,8 @@ export class Client {
     if (this.state === 'reconnecting' && !this.conn) this.open();
   });
   private readonly codec: Codec;
+  /** Where this client runs, told to the bridge in the hello. */
+  private readonly context = realmContext();
   private readonly registry: Registry;
   private readonly csp: CspWatch;
 
@@ -109,7 +112,8 @@ export class Client {
 
     this.stop('pagecall: reconnecting with new settings');
     this.options = next;
-    this.clientId = next.clientId ?? storedClientId(next.group);
+    // Made up and stored before the first hello, so a reload before the welcome keeps it.
+    this.clientId = next.clientId ?? proposedClientId(next.group, this.context);
     this.reconnect.reset();
     this.failures.clear();
     this.lastDiagnosisAt = -Infinity;
@@ -191,7 +195,7 @@ export class Client {
       // Usually a duplicated tab that copied sessionStorage: let the other one keep the id.
       forgetClientId(group, this.clientId);
       const old = this.clientId;
-      this.clientId = undefined;
+      this.clientId = proposedClientId(group, this.context);
       this.failures.report({ reason: 'replaced', message: `pagecall: another connection took client id ${old}; reconnecting with a new one` }, logInfo);
       this.reconnect.soon();
       return;
@@ -250,6 +254,7 @@ export class Client {
       type: 'hello',
       v: PROTOCOL_VERSION,
       group: settings.group,
+      context: this.context,
       url: conn.sentUrl,
       title: conn.sentTitle,
       actions: this.registry.names(),
@@ -267,7 +272,7 @@ export class Client {
     conn.outbox.maxFrameBytes = message.maxFrameBytes > 0 ? message.maxFrameBytes : Infinity;
     conn.allowEval = message.allowEval === true;
     this.clientId = message.clientId;
-    storeClientId(settings.group, message.clientId);
+    if (this.context === 'top') storeClientId(settings.group, message.clientId);
     this.reconnect.reset();
     this.state = 'open';
     this.connects++;

@@ -7,7 +7,7 @@
  * reference so drift on a noisy machine hits both alike; every figure is a median of rounds.
  *
  * Options: --rounds N (default 3), --seconds S per round (default 4), --only a,b (scenario names:
- * echo, cpu, batch, tabs, attached, clients, memory), --out FILE (default bench-results/latest.json),
+ * echo, cpu, batch, tabs, attached, launched, clients, memory), --out FILE (default bench-results/latest.json),
  * --conns 1,16,64 (single-call connection counts), --profile (the bridge writes a V8 CPU profile
  * to bench-results/profiles/; summarize it with profile-summary.ts).
  */
@@ -21,6 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { chromium } from 'playwright-core';
+import { launch } from '../../launcher/launch.js';
 import { startSite, type TestSite } from '../helpers/browser.js';
 import { startBrowser, type BenchBrowser } from './chromium.js';
 import { clientScenarios } from './clients.js';
@@ -60,7 +61,7 @@ const MULTI_TABS = 4;
 
 /** What bridge-process.mjs answers. */
 type BridgeRequest = { type: 'memory'; gc?: boolean } | { type: 'clients'; group: string };
-type BridgeReply = { type: 'ready'; port: number } | { type: 'memory'; rss: number; heapUsed: number; inFlight: number } | { type: 'clients'; count: number };
+type BridgeReply = { type: 'ready'; port: number; key: string } | { type: 'memory'; rss: number; heapUsed: number; inFlight: number } | { type: 'clients'; count: number };
 
 interface Child<Reply> {
   proc: ChildProcess;
@@ -109,11 +110,11 @@ function startChild<Reply extends { type: string }>(file: string, args: string[]
   } as Child<Reply>;
 }
 
-async function startBridgeProcess(): Promise<{ child: Child<BridgeReply>; url: string }> {
+async function startBridgeProcess(): Promise<{ child: Child<BridgeReply>; url: string; key: string }> {
   const profile = flags.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(root, 'bench-results', 'profiles')}`] : [];
   const child = startChild<BridgeReply>('bridge-process.mjs', [], ['--expose-gc', '--no-warnings', ...profile]);
   const ready = await child.next<Extract<BridgeReply, { type: 'ready' }>>('ready');
-  return { child, url: `http://127.0.0.1:${ready.port}` };
+  return { child, url: `http://127.0.0.1:${ready.port}`, key: ready.key };
 }
 
 async function bridgeMemory(child: Child<BridgeReply>, gc = false): Promise<Extract<BridgeReply, { type: 'memory' }>> {
@@ -398,10 +399,10 @@ async function main(): Promise<void> {
 
   let site: TestSite | undefined;
   let browser: BenchBrowser | undefined;
-  let bridge: { child: Child<BridgeReply>; url: string } | undefined;
+  let bridge: { child: Child<BridgeReply>; url: string; key: string } | undefined;
   let forwarder: Child<ForwarderReply> | undefined;
   try {
-    const throughput = ['echo', 'cpu', 'batch', 'tabs', 'attached', 'clients'].some(wanted);
+    const throughput = ['echo', 'cpu', 'batch', 'tabs', 'attached', 'launched', 'clients'].some(wanted);
     if (throughput) {
       site = await startSite({ '/bench': page });
       bridge = await startBridgeProcess();
@@ -581,6 +582,32 @@ async function main(): Promise<void> {
         for (const a of attached) attachedRows.push([a.detached.target, fmt(a.detached.callsPerSecond), fmt(a.attached.callsPerSecond), `${fmt(a.attached.callsPerSecond / a.detached.callsPerSecond, 2)}×`]);
         say(table(attachedRows));
         say();
+      }
+
+      if (wanted('launched')) {
+        // The same page opened by pagecall's launcher (its own Chromium, driven over CDP, injection
+        // set up) against the plain tab in the browser without a debugger: the launcher must leave
+        // nothing on that taxes the page's socket.
+        const launched = await launch({ urls: [`${site.url}/bench?mode=launched`], group: 'launched', bridgeUrl, key: bridge.key, waitFor: ['echo'] });
+        try {
+          const rows: string[][] = [['launched tab vs plain tab (echo)', 'conns', 'plain/s', 'p50', 'launched/s', 'p50', 'launched / plain']];
+          const launchedRuns: Record<string, Measured[]> = {};
+          for (const c of [1, 64]) {
+            const plainTarget: Target = { ...pagecallTarget('echo', echoBody), name: 'plain tab' };
+            const launchedTarget: Target = { ...pagecallTarget('echo', echoBody, 'launched'), name: 'launched tab' };
+            const m = await compare([plainTarget, launchedTarget], c);
+            launchedRuns[`echo-${c}`] = m;
+            rows.push(['', String(c), fmt(m[0]!.callsPerSecond), fmt(m[0]!.p50Ms, 2), fmt(m[1]!.callsPerSecond), fmt(m[1]!.p50Ms, 2), `${fmt(m[1]!.callsPerSecond / m[0]!.callsPerSecond, 2)}×`]);
+          }
+          results.launchedVsPlain = launchedRuns;
+          say(table(rows));
+          say();
+          const [plain, tab] = launchedRuns['echo-64']!;
+          const ratio = tab!.callsPerSecond / plain!.callsPerSecond;
+          verdicts.push({ target: 'launched tab vs plain tab, echo, 64 conns', goal: '≥ 0.90× the plain tab', measured: `${fmt(ratio, 2)}× (${fmt(tab!.callsPerSecond)} vs ${fmt(plain!.callsPerSecond)})`, met: ratio >= 0.9, by: `${fmt((ratio / 0.9 - 1) * 100, 0)}%` });
+        } finally {
+          await launched.close();
+        }
       }
 
       // Verdicts for the issue's targets.

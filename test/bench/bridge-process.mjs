@@ -4,7 +4,7 @@
 //
 // IPC from the bench: {type: 'memory', gc?} -> {type: 'memory', rss, heapUsed, inFlight}
 //                     {type: 'clients', group} -> {type: 'clients', count}
-// and {type: 'ready', port} once listening.
+// and {type: 'ready', port, key} once listening (key: the page key pages must send).
 import { pino } from 'pino';
 import { startBridge } from '../../dist/bridge/index.js';
 
@@ -32,4 +32,4 @@ process.on('message', (message) => {
   }
 });
 process.on('disconnect', () => process.exit(0));
-reply({ type: 'ready', port: bridge.port });
+reply({ type: 'ready', port: bridge.port, key: bridge.pageKey });

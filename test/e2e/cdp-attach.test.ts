@@ -46,11 +46,12 @@ after(async () => {
 });
 
 test('injects into the tabs that were already open and into the tabs it opens', async () => {
-  const launched = await launch({ cdpUrl: endpoint, urls: [`${site.url}/?new`], group: 'cdp', scripts: [{ content: "pagecall.register('where', () => location.search)" }], bridgeUrl: bridge.url });
+  const launched = await launch({ cdpUrl: endpoint, urls: [`${site.url}/?new`], group: 'cdp', scripts: [{ content: "pagecall.register('where', () => location.search)" }], bridge });
   try {
-    // The new tab's first document (about:blank) joins too until the tab navigates: wait for the two pages.
+    // The new tab is callable once launch() resolves; the tab that was open joins as soon as the script reaches it.
     const searches = (): string => bridge.clients('cdp').map((c) => new URL(c.url).search).sort().join(' ');
     await until(() => searches() === '?existing ?new', 'existing and new tab join');
+    assert.ok(bridge.clients('cdp').every((c) => c.context === 'top'));
     for (const client of bridge.clients('cdp')) {
       const r = await postJson(`${bridge.url}/v1/call`, { group: 'cdp', action: 'where', clientId: client.id });
       assert.equal(r.body.result, new URL(client.url).search);

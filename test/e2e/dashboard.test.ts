@@ -13,6 +13,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { Bridge } from '../../bridge/index.js';
 import { launchTestBrowser, startSite, type TestSite } from '../helpers/browser.js';
 import { postJson, startTestBridge, until } from '../helpers/bridge.js';
+import { connectFakePage } from '../helpers/fake-page.js';
 
 const XSS_TITLE = '<img src=x onerror=alert(1)>';
 const TOKEN = 'dashboard-e2e-token-0123456789';
@@ -127,6 +128,13 @@ describe('dashboard', () => {
 
     await row(page, first.clientId).waitFor();
     await row(page, hostile.clientId).waitFor();
+    // Frames and workers are marked by their id; a tab's top document is not.
+    const worker = await connectFakePage({ bridgeUrl: bridge.url, group: 'shop', context: 'worker', url: 'blob:http://shop.test/1', title: '', handlers: { decode: () => 'x' } });
+    cleanups.push(() => worker.close());
+    await row(page, worker.clientId).locator('.page-context', { hasText: 'worker' }).waitFor();
+    assert.equal(await row(page, first.clientId).locator('.page-context').textContent(), '');
+    await worker.close();
+    await row(page, worker.clientId).waitFor({ state: 'detached' });
     assert.equal(await page.locator('#status').textContent(), 'live');
     assert.equal(await row(page, first.clientId).locator('.page-title').textContent(), 'Shop — first tab');
     assert.equal(await row(page, first.clientId).locator('.functions').textContent(), 'addboomshout');

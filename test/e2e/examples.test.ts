@@ -24,10 +24,8 @@ describe('examples', () => {
     bridge = await startTestBridge();
     room = await startLiveRoom({ intervalMs: 20 });
     shop = await startSignedApi();
-    roomTabs = await launch({ urls: [room.url], group: 'live-room', scripts: [example('live-room/hooks.js')], bridgeUrl: bridge.url });
-    shopTabs = await launch({ urls: [shop.url], group: 'signed-api', scripts: [example('signed-api/hooks.js')], bridgeUrl: bridge.url, browser: roomTabs.browser });
-    await bridge.waitForAction('live-room', 'decode');
-    await bridge.waitForAction('signed-api', 'sign');
+    roomTabs = await launch({ urls: [room.url], group: 'live-room', scripts: [example('live-room/hooks.js')], bridge });
+    shopTabs = await launch({ urls: [shop.url], group: 'signed-api', scripts: [example('signed-api/hooks.js')], bridge, browser: roomTabs.browser });
   });
   after(async () => {
     await shopTabs?.close();

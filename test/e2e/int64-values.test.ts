@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import type { Bridge } from '../../bridge/index.js';
 import { injectorScript } from '../../bridge/injector-script.js';
-import { launch } from '../../launcher/launch.js';
+import { attach } from '../../launcher/launch.js';
 import { configBytes, protobufFixtureRoutes, protoRoot } from '../fixtures/protobuf/build.js';
 import { buildWebpackFixtures, fixtureRoutes, frameBytes, ROOM_CONFIG } from '../fixtures/webpack/build.js';
 import { startTestBridge } from '../helpers/bridge.js';
@@ -77,9 +77,13 @@ describe('64-bit integers and protobuf.js', () => {
   async function open(mode: Mode, path: string, hooks: string): Promise<{ page: Page; group: string; close(): Promise<void> }> {
     const group = `int64-${++groups}`;
     if (mode === 'launcher') {
-      const launched = await launch({ urls: [`${site.url}${path}`], group, scripts: [{ content: hooks }], bridgeUrl: bridge.url, browser });
+      // The launcher's page script, put in before the page's own scripts (attach() adds it as an init script).
+      const context = await browser.newContext();
+      await attach(context, { group, scripts: [{ content: hooks }], bridge });
+      const page = await context.newPage();
+      await page.goto(`${site.url}${path}`);
       await bridge.waitForAction(group, 'arrived');
-      return { page: launched.pages()[0]!, group, close: () => launched.close() };
+      return { page, group, close: () => context.close() };
     }
     const context = await browser.newContext();
     const page = await context.newPage();

@@ -1,14 +1,17 @@
 /**
- * The Playwright launcher in real Chromium: injection before page scripts, reloads, pages that a
- * pasted snippet cannot reach (strict CSP, Local Network Access), tab pools and replaced tabs.
+ * The launcher in real Chromium: injection before page scripts, ready means callable, reloads,
+ * pages a pasted snippet cannot reach (strict CSP, Local Network Access), failed navigations (at
+ * start: an error; later: retried), hook exceptions named, tab pools and replaced tabs.
  */
 import assert from 'node:assert/strict';
+import { createServer } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import type { Bridge } from '../../bridge/index.js';
-import { launch } from '../../launcher/launch.js';
+import { launch, LaunchError, type TabEvent } from '../../launcher/launch.js';
 import { launchTestBrowser, startSite, type TestSite } from '../helpers/browser.js';
 import { postJson, startTestBridge, until } from '../helpers/bridge.js';
+import { withTimeout } from '../helpers/wait.js';
 
 // A page that defines a helper, uses it once at load, and removes it: only a hook installed
 // before the page's own scripts can capture it.
@@ -23,19 +26,28 @@ const EPHEMERAL_HOOK = `
   pagecall.register('mix', async (a, b) => { await mix.ready; return mix.call([a, b]); });
   pagecall.register('loads', () => Number(sessionStorage.getItem('loads')));
   sessionStorage.setItem('loads', String(Number(sessionStorage.getItem('loads')) + 1));
-  pagecall.register('slow', (ms) => new Promise((r) => setTimeout(() => r(ms), ms)));
+  pagecall.register('slow', (ms) => new Promise((r) => setTimeout(r, ms)));
 `;
 
+const PING_HOOK = { content: "pagecall.register('ping', () => 'pong')", name: 'ping.js' };
 const STRICT_CSP = "default-src 'self'; script-src 'self' 'unsafe-inline'";
 const PLAIN_PAGE = '<!doctype html><title>plain</title><p>site';
+
+/** A loopback port nothing listens on (bound, then released). */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
 
 describe('launcher', () => {
   let bridge: Bridge;
   let site: TestSite;
+  /** While true, /flaky drops the connection without an answer (the browser shows an error page). */
+  let flakyDown = false;
   const call = (body: Record<string, unknown>) => postJson(`${bridge.url}/v1/call`, body);
-  // A new tab's first document is about:blank, which joins the group too until the tab navigates:
-  // wait for the page at `url`, not for any page of the group.
-  const pageAt = (group: string, url: string) => until(() => bridge.clients(group).find((c) => c.url === url), `${url} joins ${group}`);
 
   before(async () => {
     bridge = await startTestBridge();
@@ -43,6 +55,10 @@ describe('launcher', () => {
       '/ephemeral': EPHEMERAL_PAGE,
       '/csp': { body: PLAIN_PAGE, headers: { 'content-security-policy': STRICT_CSP } },
       '/plain': PLAIN_PAGE,
+      '/flaky': (req, res) => {
+        if (flakyDown) req.socket.destroy();
+        else res.end(PLAIN_PAGE);
+      },
     });
   });
   after(async () => {
@@ -50,40 +66,40 @@ describe('launcher', () => {
     await bridge?.close();
   });
 
-  test('injects before page scripts: a hook captures a function the page uses once at load', async () => {
-    const launched = await launch({ urls: [`${site.url}/ephemeral`], group: 'early', scripts: [{ content: EPHEMERAL_HOOK }], bridgeUrl: bridge.url });
+  test('injects before page scripts, and a call made the instant launch() resolves succeeds', async () => {
+    const launched = await launch({ urls: [`${site.url}/ephemeral`], group: 'early', scripts: [{ content: EPHEMERAL_HOOK }], bridge });
     try {
-      await pageAt('early', `${site.url}/ephemeral`);
       const r = await call({ group: 'early', action: 'mix', args: [2, 5] });
       assert.equal(r.status, 200, JSON.stringify(r.body));
       assert.equal(r.body.result, 2 * 31 + 5 + 1000);
-      assert.equal(await launched.pages()[0]!.title(), 'computed 1033');
+      assert.equal(r.body.clientId, launched.tabs()[0]!.clientId);
+      assert.equal(await launched.tabs()[0]!.evaluate('document.title'), 'computed 1033');
     } finally {
       await launched.close();
     }
   });
 
   test('keeps working across reloads and navigations with the same client id', async () => {
-    const launched = await launch({ urls: [`${site.url}/ephemeral`], group: 'reload', scripts: [{ content: EPHEMERAL_HOOK }], bridgeUrl: bridge.url });
+    const launched = await launch({ urls: [`${site.url}/ephemeral`], group: 'reload', scripts: [{ content: EPHEMERAL_HOOK }], bridge });
     try {
-      const first = await pageAt('reload', `${site.url}/ephemeral`);
-      const page = launched.pages()[0]!;
-      // The page keeps its id once the welcome has arrived there, not when the bridge sent it.
-      await page.waitForFunction((id) => (globalThis as any).pagecall.status().clientId === id, first.id);
-      await page.reload();
+      const tab = launched.tabs()[0]!;
+      const first = bridge.clients('reload')[0]!;
+      assert.equal(first.id, tab.clientId);
+      await tab.reload();
       await until(() => bridge.clients('reload')[0]?.connectedAt !== first.connectedAt && bridge.clients('reload').length === 1, 'rejoin after reload');
       assert.equal(bridge.clients('reload')[0]!.id, first.id);
       assert.equal((await call({ group: 'reload', action: 'loads' })).body.result, 2);
       assert.equal((await call({ group: 'reload', action: 'mix', args: [0, 0] })).body.result, 1000);
-      await page.goto(`${site.url}/ephemeral?again`);
+      await tab.navigate(`${site.url}/ephemeral?again`);
       await until(() => bridge.clients('reload')[0]?.url.endsWith('?again'), 'rejoin after navigation');
+      assert.equal(bridge.clients('reload')[0]!.id, first.id);
       assert.equal((await call({ group: 'reload', action: 'loads' })).body.result, 3);
     } finally {
       await launched.close();
     }
   });
 
-  test("a strict CSP connect-src blocks a pasted injector (diagnosed as csp) but not the launcher", async () => {
+  test('a strict CSP connect-src blocks a pasted injector (diagnosed as csp) but not the launcher', async () => {
     const browser = await launchTestBrowser();
     try {
       const page = await browser.newPage();
@@ -96,9 +112,8 @@ describe('launcher', () => {
     } finally {
       await browser.close();
     }
-    const launched = await launch({ urls: [`${site.url}/csp`], group: 'csp', scripts: [{ content: "pagecall.register('ping', () => 'pong')" }], bridgeUrl: bridge.url });
+    const launched = await launch({ urls: [`${site.url}/csp`], group: 'csp', scripts: [PING_HOOK], bridge });
     try {
-      await pageAt('csp', `${site.url}/csp`);
       assert.equal((await call({ group: 'csp', action: 'ping' })).body.result, 'pong');
     } finally {
       await launched.close();
@@ -123,42 +138,120 @@ describe('launcher', () => {
     } finally {
       await browser.close();
     }
-    const launched = await launch({ urls: [publicUrl], group: 'lna', args: asPublic, scripts: [{ content: "pagecall.register('ping', () => 'pong')" }], bridgeUrl: bridge.url });
+    const launched = await launch({ urls: [publicUrl], group: 'lna', args: asPublic, scripts: [PING_HOOK], bridge });
     try {
-      await pageAt('lna', publicUrl);
       assert.equal((await call({ group: 'lna', action: 'ping' })).body.result, 'pong');
     } finally {
       await launched.close();
     }
   });
 
-  test('a pool of tabs shares the calls, and a closed or crashed tab is replaced', async () => {
-    const launched = await launch({ urls: [`${site.url}/ephemeral`], group: 'pool', tabs: 3, scripts: [{ content: EPHEMERAL_HOOK }], bridgeUrl: bridge.url });
+  test('an unreachable URL fails the launch with the browser error, and leaves no page behind', async () => {
+    const url = `http://127.0.0.1:${await closedPort()}/`;
+    await assert.rejects(launch({ urls: [url], group: 'unreachable', scripts: [PING_HOOK], bridge }), (e: unknown) => {
+      assert.ok(e instanceof LaunchError, String(e));
+      assert.match(e.message, new RegExp(`cannot open ${url.replace(/[.]/g, '\\.')}: net::ERR_CONNECTION_REFUSED`));
+      return true;
+    });
+    assert.equal(bridge.clients('unreachable').length, 0);
+  });
+
+  test('a tab that is not ready in time is named with what it lacks and the exception its hook threw', async () => {
+    const broken = { name: 'broken.js', content: "pagecall.register('first', () => 1);\nundefinedHelper();\npagecall.register('second', () => 2);" };
+    await assert.rejects(launch({ urls: [`${site.url}/plain`], group: 'not-ready', scripts: [broken], bridge, readyTimeoutMs: 3_000 }), (e: unknown) => {
+      assert.ok(e instanceof LaunchError, String(e));
+      assert.match(e.message, /tab 1 \(http:\/\/127\.0\.0\.1:\d+\/plain, client t[0-9a-z]+\) lacks second/);
+      assert.match(e.message, /hook script broken\.js threw ReferenceError: undefinedHelper is not defined/);
+      return true;
+    });
+    // What the page did register was still there until the launch gave up (and closed its tab).
+    await until(() => bridge.clients('not-ready').length === 0, 'the tab of the failed launch leaves');
+  });
+
+  test('a syntax error in a hook is reported before the browser starts, with the file and line', async () => {
+    await assert.rejects(launch({ urls: [`${site.url}/plain`], group: 'syntax', scripts: [{ name: 'typo.js', content: "pagecall.register('a', () => 1);\npagecall.register('b', () => {);" }], bridge }), /hook script typo\.js line 2: SyntaxError/);
+  });
+
+  test('--wait-for names actions registered later than the hooks run', async () => {
+    const later = { name: 'later.js', content: "setTimeout(() => pagecall.register('late' + 'r', () => 'here'), 200);" };
+    const launched = await launch({ urls: [`${site.url}/plain`], group: 'wait-for', scripts: [later], waitFor: ['later'], bridge });
     try {
-      await until(() => bridge.clients('pool').length === 3, 'three tabs join');
-      const results = await Promise.all(Array.from({ length: 30 }, () => call({ group: 'pool', action: 'slow', args: [50] })));
-      const served = new Set(results.map((r) => r.body.clientId));
-      assert.equal(served.size, 3);
-
-      const before = new Set(bridge.clients('pool').map((c) => c.id));
-      await launched.pages()[0]!.close();
-      await until(() => launched.pages().length === 3 && bridge.clients('pool').length === 3 && bridge.clients('pool').some((c) => !before.has(c.id)), 'closed tab replaced');
-
-      const victim = launched.pages()[1]!;
-      const ids = new Set(bridge.clients('pool').map((c) => c.id));
-      await victim.goto('chrome://crash').catch(() => {});
-      await until(() => !launched.pages().includes(victim) && bridge.clients('pool').length === 3 && bridge.clients('pool').some((c) => !ids.has(c.id)), 'crashed tab replaced');
-      assert.equal((await call({ group: 'pool', action: 'slow', args: [1] })).status, 200);
+      assert.equal((await call({ group: 'wait-for', action: 'later' })).body.result, 'here');
     } finally {
       await launched.close();
     }
   });
 
-  test('starts its own bridge when none is given', async () => {
-    const launched = await launch({ urls: [`${site.url}/plain`], group: 'own', scripts: [{ content: "pagecall.register('ping', () => 'pong')" }] });
+  test('a tab that lands on an error page after start is sent back with backoff, and recovers', async () => {
+    const events: TabEvent[] = [];
+    let notify: (() => void) | undefined;
+    const launched = await launch({
+      urls: [`${site.url}/flaky`],
+      group: 'flaky',
+      scripts: [PING_HOOK],
+      bridge,
+      onEvent: (event) => {
+        events.push(event);
+        notify?.();
+      },
+    });
+    const next = (type: TabEvent['type']): Promise<TabEvent> =>
+      withTimeout(
+        new Promise<TabEvent>((resolve) => {
+          const check = (): void => {
+            const found = events.find((e) => e.type === type);
+            if (found) resolve(found);
+          };
+          notify = check;
+          check();
+        }),
+        `a ${type} event`,
+        30_000,
+      );
+    try {
+      flakyDown = true;
+      await launched.tabs()[0]!.reload();
+      const failed = await next('navigation-failed');
+      assert.equal(failed.type === 'navigation-failed' && failed.tab, 1);
+      assert.ok(failed.type === 'navigation-failed' && failed.retryInMs >= 500 && failed.retryInMs <= 1000, JSON.stringify(failed));
+      flakyDown = false;
+      await next('recovered');
+      await until(() => bridge.clients('flaky').length === 1, 'the tab rejoins');
+      assert.equal((await call({ group: 'flaky', action: 'ping' })).body.result, 'pong');
+    } finally {
+      flakyDown = false;
+      await launched.close();
+    }
+  });
+
+  test('a pool of tabs shares the calls, and a closed or crashed tab is replaced', async () => {
+    const events: TabEvent[] = [];
+    const launched = await launch({ urls: [`${site.url}/ephemeral`], group: 'pool', tabs: 3, scripts: [{ content: EPHEMERAL_HOOK }], bridge, onEvent: (e) => events.push(e) });
+    try {
+      assert.equal(bridge.clients('pool').length, 3);
+      const results = await Promise.all(Array.from({ length: 30 }, () => call({ group: 'pool', action: 'slow', args: [50] })));
+      const served = new Set(results.map((r) => r.body.clientId));
+      assert.equal(served.size, 3);
+
+      const before = new Set(bridge.clients('pool').map((c) => c.id));
+      await launched.tabs()[0]!.close();
+      await until(() => launched.tabs().length === 3 && bridge.clients('pool').length === 3 && bridge.clients('pool').some((c) => !before.has(c.id)), 'closed tab replaced');
+
+      const victim = launched.tabs()[1]!;
+      const ids = new Set(bridge.clients('pool').map((c) => c.id));
+      await victim.navigate('chrome://crash').catch(() => {});
+      await until(() => !launched.tabs().includes(victim) && bridge.clients('pool').length === 3 && bridge.clients('pool').some((c) => !ids.has(c.id)), 'crashed tab replaced');
+      assert.equal((await call({ group: 'pool', action: 'slow', args: [1] })).status, 200);
+      assert.deepEqual(events.filter((e) => e.type === 'replaced').map((e) => e.tab).sort(), [1, 2]);
+    } finally {
+      await launched.close();
+    }
+  });
+
+  test('starts its own bridge when none is given, and its pages are callable at once', async () => {
+    const launched = await launch({ urls: [`${site.url}/plain`], group: 'own', scripts: [PING_HOOK], bridgeOptions: { logLevel: 'silent' } });
     try {
       assert.ok(launched.bridge);
-      await launched.bridge.waitForAction('own', 'ping');
       assert.equal(await launched.bridge.call('own', 'ping'), 'pong');
     } finally {
       await launched.close();

@@ -35,8 +35,7 @@ describe('pagecall/client with a Chromium page', () => {
   before(async () => {
     bridge = await startTestBridge();
     site = await startSite({ '/': '<!doctype html><title>client</title><p>client' });
-    tabs = await launch({ urls: [`${site.url}/`], group: 'node', scripts: [{ content: HOOKS }], bridgeUrl: bridge.url });
-    await bridge.waitForAction('node', 'aborted');
+    tabs = await launch({ urls: [`${site.url}/`], group: 'node', scripts: [{ content: HOOKS }], bridge });
     client = connect({ url: bridge.url });
   });
   after(async () => {

@@ -14,7 +14,7 @@ import type { Browser, Page } from 'playwright-core';
 import { WebSocketServer } from 'ws';
 import type { Bridge } from '../../bridge/index.js';
 import { injectorScript } from '../../bridge/injector-script.js';
-import { launch } from '../../launcher/launch.js';
+import { attach } from '../../launcher/launch.js';
 import { antiDebugRoutes } from '../fixtures/anti-debug/site.js';
 import { buildWebpackFixtures, fixtureRoutes } from '../fixtures/webpack/build.js';
 import { startTestBridge, until } from '../helpers/bridge.js';
@@ -79,11 +79,13 @@ describe('pages that replaced built-ins before pagecall loaded', () => {
     let page: Page;
     let close: () => Promise<void>;
     if (mode === 'launcher') {
-      const launched = await launch({ urls: [], group, scripts: [{ content: HOOKS }], bridgeUrl: on.url, browser });
-      page = await launched.context.newPage();
+      // The launcher's page script, put in before the page's own scripts (attach() adds it as an init script).
+      const context = await browser.newContext();
+      await attach(context, { group, scripts: [{ content: HOOKS }], bridge: on });
+      page = await context.newPage();
       page.on('console', (m) => lines.push(m.text()));
       await page.goto(`${site.url}${path}`);
-      close = () => launched.close();
+      close = () => context.close();
     } else {
       const context = await browser.newContext();
       page = await context.newPage();

@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import type { Bridge } from '../../bridge/index.js';
 import { injectorScript } from '../../bridge/injector-script.js';
-import { launch } from '../../launcher/launch.js';
+import { attach } from '../../launcher/launch.js';
 import { buildWebpackFixtures, CHUNK_GLOBALS, fixtureRoutes, FRAME, frameBytes, payloadOf, ROOM_CONFIG } from '../fixtures/webpack/build.js';
 import { startTestBridge } from '../helpers/bridge.js';
 import { launchTestBrowser, startSite, type TestSite } from '../helpers/browser.js';
@@ -54,16 +54,19 @@ describe('webpack helpers', () => {
     const group = `webpack-${++groups}`;
     const lines: string[] = [];
     if (mode === 'launcher') {
-      const launched = await launch({ urls: [`${site.url}${path}`], group, scripts: hooks ? [{ content: hooks }] : [], bridgeUrl: bridge.url, browser });
-      const page = launched.pages()[0]!;
+      // The launcher's script, put in before the page's own scripts (attach() adds it as an init script).
+      const context = await browser.newContext();
+      const page = await context.newPage();
       page.on('console', (m) => lines.push(m.text()));
-      return { page, group, console: lines, close: () => launched.close() };
+      await attach(context, { group, scripts: hooks ? [{ content: hooks }] : [], bridge });
+      await page.goto(`${site.url}${path}`);
+      return { page, group, console: lines, close: () => context.close() };
     }
     const context = await browser.newContext();
     const page = await context.newPage();
     page.on('console', (m) => lines.push(m.text()));
     await page.goto(`${site.url}${path}`);
-    await page.evaluate(injectorScript({ bridgeUrl: bridge.url, group }));
+    await page.evaluate(injectorScript({ bridgeUrl: bridge.url, group, key: bridge.pageKey }));
     if (hooks) await page.evaluate(hooks);
     return { page, group, console: lines, close: () => context.close() };
   }

@@ -19,6 +19,8 @@ export interface FakePageOptions {
   url?: string;
   title?: string;
   origin?: string;
+  /** Where the page says it runs (hello.context). */
+  context?: 'top' | 'frame' | 'worker';
   /** Send hello at all (default true). */
   hello?: boolean;
 }
@@ -106,6 +108,7 @@ export async function connectFakePage(options: FakePageOptions): Promise<FakePag
     if (options.clientId) hello.clientId = options.clientId;
     if (options.token) hello.token = options.token;
     if (options.key) hello.key = options.key;
+    if (options.context) hello.context = options.context;
     send(hello);
   }
   const closedFirst = once(ws, 'close').then(([code]) => {

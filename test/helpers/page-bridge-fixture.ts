@@ -12,9 +12,8 @@
  * The process closes everything and exits when stdin closes.
  */
 import { createInterface } from 'node:readline';
-import type { Page } from 'playwright-core';
 import type { Bridge, StartOptions } from '../../bridge/index.js';
-import { launch, type Launched } from '../../launcher/launch.js';
+import { launch, type Launched, type LaunchedTab } from '../../launcher/launch.js';
 import { startSite } from './browser.js';
 import { startTestBridge } from './bridge.js';
 
@@ -105,7 +104,7 @@ async function main(): Promise<void> {
   // Ports are kept apart: a closed bridge has no address to ask.
   const ports = new Map<string, number>();
   const launches: Launched[] = [];
-  const tabs = new Map<string, Page>();
+  const tabs = new Map<string, LaunchedTab>();
   const reply = (message: unknown): void => {
     process.stdout.write(`${JSON.stringify(message)}\n`);
   };
@@ -131,13 +130,11 @@ async function main(): Promise<void> {
           urls: [`${site.url}/${group}`],
           group,
           scripts: [{ content: HOOKS }],
-          bridgeUrl: bridge.url,
-          token: spec.options.token,
+          bridge,
           browser: launches[0]?.browser,
         });
         launches.push(launched);
-        tabs.set(group, launched.pages()[0]!);
-        await bridge.waitForAction(group, 'echo', 30_000);
+        tabs.set(group, launched.tabs()[0]!);
       }
     }
   } catch (error) {

@@ -84,13 +84,13 @@ describe('pagecall CLI', () => {
     }
   });
 
-  test('open says when its port is taken and how to join the bridge there', async () => {
+  test('open says when its port is held by something that is not a pagecall bridge', async () => {
     const busy = await listening();
     try {
       const port = (busy.address() as { port: number }).port;
       const { code, stderr } = await cli(['open', 'http://127.0.0.1:9/', '--port', String(port)]);
       assert.equal(code, 2);
-      assert.equal(stderr, `pagecall: port ${port} is in use; pick another with --port, or join the bridge there with --bridge http://127.0.0.1:${port}\n`);
+      assert.match(stderr, new RegExp(`^pagecall: port ${port} is in use by something that is not a pagecall bridge \\(.+\\); pick another with --port, or name a bridge with --bridge\n$`));
     } finally {
       await new Promise((resolve) => busy.close(resolve));
     }
@@ -146,8 +146,9 @@ describe('pagecall CLI', () => {
 });
 
 /** A TCP server holding a port on 127.0.0.1. */
+/** A port held by something that is not a bridge: it accepts connections and drops them. */
 async function listening(): Promise<Server> {
-  const server = createServer();
+  const server = createServer((socket) => socket.destroy());
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return server;
 }

@@ -121,6 +121,19 @@ describe('terminal output', () => {
     );
     assert.equal(formatClients([]), 'no pages connected\n');
   });
+
+  test('frames and workers are marked as such, with the origin when their URL does not show it', () => {
+    const base = { group: 'live', actions: ['decode'], remoteAddress: '127.0.0.1', connectedAt: '2026-01-01T00:00:00.000Z', inFlight: 0, served: 0, failed: 0 };
+    const clients: ClientInfo[] = [
+      { ...base, id: 't1', title: 'Room', url: 'https://live.example/room', origin: 'https://live.example', context: 'top' },
+      { ...base, id: 't1-fa', title: 'Player', url: 'https://player.example/embed', origin: 'https://player.example', context: 'frame' },
+      { ...base, id: 't1-wb', title: '', url: 'blob:https://live.example/2f1c', origin: 'https://live.example', context: 'worker' },
+    ];
+    const lines = formatClients(clients, Date.parse('2026-01-01T00:00:01.000Z')).split('\n');
+    assert.deepEqual(lines.filter((l) => /^ {2}t1/.test(l)), ['  t1  Room', '  t1-fa  [frame] Player', '  t1-wb  [worker] (worker)']);
+    assert.ok(lines.includes('         blob:https://live.example/2f1c  (origin https://live.example)'), lines.join('\n'));
+    assert.ok(lines.includes('         https://player.example/embed'), lines.join('\n'));
+  });
 });
 
 describe('formatEmptyGroup', () => {

@@ -98,6 +98,7 @@ interface Row {
   tr: HTMLTableRowElement;
   title: HTMLElement;
   url: HTMLElement;
+  context: HTMLElement;
   functions: HTMLElement;
   functionsKey: string;
   connected: HTMLElement;
@@ -147,7 +148,8 @@ function createGroup(name: string): GroupBox {
 function createRow(page: PageView): Row {
   const title = el('span', { className: 'page-title' });
   const url = el('span', { className: 'page-url' });
-  const id = el('span', { className: 'page-id mono', text: page.id });
+  const context = el('span', { className: 'page-context' });
+  const id = el('span', { className: 'page-id mono' }, el('span', { text: page.id }), context);
   const cell = (className = 'num'): HTMLTableCellElement => el('td', { className });
   const kick = el('button', { className: 'kick', text: 'Kick', attrs: { type: 'button', 'aria-label': `kick page ${page.id}` } });
   kick.addEventListener('click', () => void kickPage(page.id, row));
@@ -155,6 +157,7 @@ function createRow(page: PageView): Row {
     tr: el('tr', { attrs: { 'data-client-id': page.id } }),
     title,
     url,
+    context,
     functions: el('div', { className: 'functions' }),
     functionsKey: '',
     connected: cell(),
@@ -175,7 +178,10 @@ function updateRow(row: Row, page: PageView): void {
   setText(row.title, page.title || '(untitled)');
   row.title.title = page.title;
   setText(row.url, page.url);
-  row.url.title = page.url;
+  row.url.title = page.origin ? `${page.url}\norigin ${page.origin}` : page.url;
+  // A tab's top document is the usual case; frames and workers are said.
+  setText(row.context, page.context === 'top' ? '' : ` · ${page.context}`);
+  row.context.title = page.context === 'frame' ? 'a child frame of a tab' : page.context === 'worker' ? 'a dedicated worker' : '';
   const key = page.actions.join('\n');
   if (key !== row.functionsKey) {
     row.functionsKey = key;
