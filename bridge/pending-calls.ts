@@ -165,6 +165,8 @@ export class PendingCalls {
   private readonly forwarded = new Set<Call>();
   /** The cluster, when this node is in one (attach()). */
   private forwarder: CallForwarder | null = null;
+  /** Set while a call the cluster handed back is placed here: it must not go out again. */
+  private placingHere = false;
   private readonly bySignal = new WeakMap<AbortSignal, Set<Call>>();
   /** Every started call's deadline; settling unlinks it in O(1). */
   private readonly deadlines = new DeadlineLanes<Call>((call) => this.expire(call));
@@ -318,11 +320,15 @@ export class PendingCalls {
     call.state = 'new';
     call.link = null;
     if (error === null) {
+      // Pages here have the action: the call takes a free one or waits for one (if they are still here).
+      this.placingHere = true;
       try {
-        this.enqueue(call);
+        this.dispatch(call);
         return;
       } catch (e) {
         error = PagecallError.from(e);
+      } finally {
+        this.placingHere = false;
       }
     }
     this.finish(call, call.lost ?? error);
@@ -449,7 +455,7 @@ export class PendingCalls {
 
   /** Hands a call no page here can take now to the cluster; false on a single node or when it declines. */
   private toCluster(call: Call, here: PagecallError | null): boolean {
-    if (this.forwarder === null || call.here || !this.forwarder.forward(call, here)) return false;
+    if (this.forwarder === null || call.here || this.placingHere || !this.forwarder.forward(call, here)) return false;
     call.state = 'remote';
     this.forwarded.add(call);
     return true;

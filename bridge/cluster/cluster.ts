@@ -10,7 +10,6 @@
 import { performance } from 'node:perf_hooks';
 import { connect, type ConnectionOptions, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { nanoid } from 'nanoid';
-import { PagecallError } from '../../protocol/index.js';
 import type { ClientRegistry } from '../client-registry.js';
 import type { BridgeConfig } from '../config.js';
 import type { PageView } from '../dashboard/events.js';
@@ -115,9 +114,16 @@ export class Cluster {
   private closing = false;
   private timers: NodeJS.Timeout[] = [];
   private changeBeat: NodeJS.Timeout | undefined;
+  /** performance.now() of the last beat, to notice this process stalling. */
+  private lastBeat = 0;
   private retry: NodeJS.Timeout | undefined;
   private readonly eventListeners = new Set<{ subject: string; onEvent: (event: ClusterEvent) => void; sub: Subscription | null }>();
   private readonly warnedNames = new Set<string>();
+  private listSeq = 0;
+  /** Listings waiting for other nodes' answers, by number. */
+  private readonly listings = new Map<string, { waiting: Set<string>; parts: Map<string, number>; items: unknown[]; done: () => void }>();
+  /** The heartbeat's groups and actions, rebuilt after this node's pages change. */
+  private announced: { groups: Record<string, string[]>; more: boolean } | null = null;
   private readonly link: Link;
 
   constructor(private readonly deps: ClusterDeps) {
@@ -141,7 +147,15 @@ export class Cluster {
     };
     const common = { instance: this.instance, name: this.name, link: this.link, subjects: this.subjects, directory: this.directory, pending, log };
     this.forwarder = new Forwarder({ ...common, registry, lossAfterMs: config.clusterHeartbeatMs * MISSED_BEATS });
-    this.responder = new Responder({ ...common, config, kick: deps.kick, changed: () => this.soonBeat() });
+    this.responder = new Responder({
+      ...common,
+      config,
+      kick: deps.kick,
+      changed: () => {
+        this.announced = null;
+        this.soonBeat();
+      },
+    });
     pending.attach(this.forwarder);
   }
 
@@ -292,7 +306,7 @@ export class Cluster {
     this.setup(nc);
     this.setState('connected', null);
     log.info({ node: this.name, server: nc.getServer() }, 'cluster: joined over NATS');
-    this.beat();
+    this.beat(true);
     void this.watch(nc);
     void nc.closed().then((error) => {
       if (this.closing || this.nc !== nc) return;
@@ -320,7 +334,7 @@ export class Cluster {
         case 'reconnect':
           this.setState('connected', null);
           log.info({ server: s.server }, 'cluster: NATS is back; rejoined');
-          this.beat();
+          this.beat(true);
           break;
         case 'error':
           this.lastError = s.error.message;
@@ -341,10 +355,12 @@ export class Cluster {
       return true;
     };
     const replies = onError('replies');
+    const listingAt = subjects.replyPrefix(instance).length;
     nc.subscribe(subjects.replies(instance), {
       callback: (error, m) => {
         if (replies(error)) return;
-        forwarder.onReply({ subject: m.subject, data: m.data, status: m.headers?.hasError ? m.headers.code : undefined });
+        if (m.subject.charCodeAt(listingAt) === 76 /* L */) this.onListAnswer(m);
+        else forwarder.onReply({ subject: m.subject, data: m.data, status: m.headers?.hasError ? m.headers.code : undefined });
       },
     });
     const plain = (subject: string, handler: (m: Msg) => void): void => {
@@ -403,16 +419,33 @@ export class Cluster {
 
   // ---- heartbeats ---------------------------------------------------------------------------
 
-  /** Every interval: announce this node, forget silent nodes, fail calls nobody acknowledged. */
-  private beat(): void {
-    if (this.link.ready) {
-      try {
-        this.nc!.publish(this.subjects.heartbeat, JSON.stringify(this.heartbeat(false)));
-      } catch (error) {
-        this.deps.log.warn({ err: (error as Error).message }, 'cluster: could not publish the heartbeat');
-      }
+  /**
+   * Every interval: announce this node, forget silent nodes, fail calls nobody acknowledged. `probe`
+   * (on connecting) asks every other node to announce itself at once.
+   */
+  private beat(probe = false): void {
+    if (!this.link.ready) return;
+    this.announce(probe);
+    const now = performance.now();
+    const stalled = now - this.lastBeat > this.deps.config.clusterHeartbeatMs * 2;
+    this.lastBeat = now;
+    // After this process itself stalled, heartbeats that arrived meanwhile are still unread: judge nobody this round.
+    if (stalled) return;
+    // In the check phase, after the poll phase has read whatever arrived while this timer waited.
+    setImmediate(() => {
+      if (!this.link.ready) return;
       this.directory.sweep();
       this.forwarder.sweep();
+    });
+  }
+
+  private announce(probe: boolean): void {
+    const beat = this.heartbeat(false);
+    if (probe) beat.probe = true;
+    try {
+      this.nc!.publish(this.subjects.heartbeat, JSON.stringify(beat));
+    } catch (error) {
+      this.deps.log.warn({ err: (error as Error).message }, 'cluster: could not publish the heartbeat');
     }
   }
 
@@ -421,13 +454,23 @@ export class Cluster {
     if (this.changeBeat !== undefined || !this.link.ready) return;
     this.changeBeat = setTimeout(() => {
       this.changeBeat = undefined;
-      this.beat();
+      if (this.link.ready) this.announce(false);
     }, CHANGE_BEAT_MS);
     this.changeBeat.unref();
   }
 
   private heartbeat(bye: boolean): HeartbeatMessage {
     const { registry, config, version } = this.deps;
+    const { groups, more } = (this.announced ??= this.groupsAndActions());
+    const beat: HeartbeatMessage = { v: CLUSTER_PROTOCOL, n: this.instance, name: this.name, url: this.url, version, since: this.startedAt, hb: config.clusterHeartbeatMs, pages: registry.size, groups };
+    if (more) beat.more = true;
+    if (bye) beat.bye = true;
+    return beat;
+  }
+
+  /** This node's groups with the actions their pages registered, within HEARTBEAT_BUDGET. */
+  private groupsAndActions(): { groups: Record<string, string[]>; more: boolean } {
+    const { registry } = this.deps;
     const groups: Record<string, string[]> = {};
     let budget = HEARTBEAT_BUDGET;
     let more = false;
@@ -443,10 +486,7 @@ export class Cluster {
       budget -= cost;
       groups[group] = list;
     }
-    const beat: HeartbeatMessage = { v: CLUSTER_PROTOCOL, n: this.instance, name: this.name, url: this.url, version, since: this.startedAt, hb: config.clusterHeartbeatMs, pages: registry.size, groups };
-    if (more) beat.more = true;
-    if (bye) beat.bye = true;
-    return beat;
+    return { groups, more };
   }
 
   private onHeartbeat(m: Msg): void {
@@ -460,6 +500,7 @@ export class Cluster {
     if (beat.n === this.instance) return;
     const { node, isNew } = this.directory.heard(beat);
     if (beat.bye) return;
+    if (beat.probe && this.link.ready) this.announce(false);
     if (isNew) {
       this.deps.log.info({ node: node.name, url: node.url, pages: node.pages }, 'cluster: node joined');
       if (node.name === this.name && !this.warnedNames.has(node.instance)) {
@@ -488,38 +529,75 @@ export class Cluster {
       this.deps.log.warn({ err: (error as Error).message }, 'cluster: unreadable listing request');
       return;
     }
-    let items: unknown[];
-    if (request.view === 'pages') items = this.deps.pageViews().map((p) => ({ ...p, node: this.name }));
-    else items = this.deps.registry.list(request.group).map((c) => ({ ...c.info(), node: this.name }));
-    this.link.publish(m.reply, JSON.stringify({ v: CLUSTER_PROTOCOL, n: this.instance, name: this.name, items }));
+    const items: unknown[] = request.view === 'pages' ? this.deps.pageViews().map((p) => ({ ...p, node: this.name })) : this.deps.registry.list(request.group).map((c) => ({ ...c.info(), node: this.name }));
+    // A node with thousands of pages answers in parts, each under the server's max_payload.
+    const limit = this.link.maxPayload - 1024;
+    const parts: string[][] = [[]];
+    let bytes = 0;
+    for (const item of items) {
+      const text = JSON.stringify(item);
+      const size = Buffer.byteLength(text) + 1;
+      if (size > limit) continue;
+      if (bytes + size > limit) {
+        parts.push([]);
+        bytes = 0;
+      }
+      parts[parts.length - 1]!.push(text);
+      bytes += size;
+    }
+    const head = `{"v":${CLUSTER_PROTOCOL},"n":${JSON.stringify(this.instance)},"name":${JSON.stringify(this.name)},"parts":${parts.length}`;
+    parts.forEach((part, i) => this.link.publish(m.reply!, `${head},"part":${i + 1},"items":[${part.join(',')}]}`));
+  }
+
+  /** A part of another node's answer to a listing of this node. */
+  private onListAnswer(m: Msg): void {
+    const listing = this.listings.get(m.subject.slice(m.subject.lastIndexOf('.') + 2));
+    if (!listing) return;
+    let answer;
+    try {
+      answer = readListAnswer(m.data);
+    } catch (error) {
+      this.deps.log.warn({ err: (error as Error).message }, 'cluster: unreadable listing answer');
+      return;
+    }
+    this.directory.touch(answer.n, answer.name);
+    const got = (listing.parts.get(answer.n) ?? 0) + 1;
+    listing.parts.set(answer.n, got);
+    listing.items.push(...answer.items);
+    if (got >= answer.parts) {
+      listing.waiting.delete(answer.n);
+      if (listing.waiting.size === 0) listing.done();
+    }
   }
 
   /** Asks every other node for its pages; waits for the nodes it knows of, at most LIST_WAIT_MS. */
-  private async gather<T>(view: 'clients' | 'pages', group?: string): Promise<ClusterListing<T>> {
-    const nc = this.nc;
+  private gather<T>(view: 'clients' | 'pages', group?: string): Promise<ClusterListing<T>> {
     const known = this.directory.list().filter((n) => n.announced);
-    if (!nc || !this.link.ready || known.length === 0) return { items: [], missing: [] };
+    if (!this.link.ready || known.length === 0) return Promise.resolve({ items: [], missing: [] });
     const request: Record<string, unknown> = { v: CLUSTER_PROTOCOL, view };
     if (group !== undefined) request.group = group;
-    const items: T[] = [];
-    const answered = new Set<string>();
-    try {
-      const replies = await nc.requestMany(this.subjects.list, JSON.stringify(request), { strategy: 'count', maxMessages: known.length, maxWait: LIST_WAIT_MS });
-      for await (const m of replies) {
-        if (m.headers?.hasError) continue;
-        try {
-          const answer = readListAnswer(m.data);
-          if (answered.has(answer.n)) continue;
-          answered.add(answer.n);
-          items.push(...(answer.items as T[]));
-        } catch (error) {
-          this.deps.log.warn({ err: (error as Error).message }, 'cluster: unreadable listing answer');
-        }
+    const key = String(++this.listSeq);
+    return new Promise((resolve) => {
+      const listing = {
+        waiting: new Set(known.map((n) => n.instance)),
+        parts: new Map<string, number>(),
+        items: [] as unknown[],
+        done: () => {
+          clearTimeout(timer);
+          this.listings.delete(key);
+          // A node that left meanwhile is not missing, it is gone.
+          const missing = known.filter((n) => listing.waiting.has(n.instance) && this.directory.get(n.instance)).map((n) => n.name);
+          resolve({ items: listing.items as T[], missing });
+        },
+      };
+      const timer = setTimeout(listing.done, LIST_WAIT_MS);
+      this.listings.set(key, listing);
+      try {
+        this.link.publish(this.subjects.list, JSON.stringify(request), this.subjects.reply(this.instance, `L${key}`));
+      } catch (error) {
+        this.deps.log.warn({ err: (error as Error).message }, 'cluster: could not ask for the listing');
+        listing.done();
       }
-    } catch (error) {
-      if (!(error instanceof PagecallError)) this.deps.log.debug({ err: (error as Error).message }, 'cluster: listing ended early');
-    }
-    const missing = known.filter((n) => !answered.has(n.instance) && this.directory.get(n.instance)).map((n) => n.name);
-    return { items, missing };
+    });
   }
 }

@@ -5,7 +5,8 @@
  *                               A node subscribes while one of its pages has the action (once per such
  *                               page, up to MAX_WEIGHT, so a node with more pages gets more calls).
  *   P.client.<clientId>         a call pinned to one page, or a kick; subscribed by the node holding it.
- *   P.reply.<instance>.<seq>    answers to one shipment of calls (acks, results, "no responders").
+ *   P.reply.<instance>.<seq>    answers to one shipment of calls (acks, results, "no responders");
+ *                               `L<seq>`: the parts of every node's answer to one listing.
  *   P.cancel                    cancels for a shipment whose node is not known yet (every node listens).
  *   P.node.<instance>.cancel    cancels for a shipment a node has acknowledged.
  *   P.hb                        heartbeats: every node announces itself, its groups and actions.
@@ -83,8 +84,8 @@ export class Subjects {
     return `${this.prefix}.client.${subjectToken(clientId)}`;
   }
 
-  /** Where answers to shipment `seq` of node `instance` go. */
-  reply(instance: string, seq: number): string {
+  /** Where answers to shipment `seq` (or listing `L<seq>`) of node `instance` go. */
+  reply(instance: string, seq: number | string): string {
     return `${this.prefix}.reply.${instance}.${seq}`;
   }
 

@@ -97,6 +97,8 @@ export interface HeartbeatMessage {
   more?: boolean;
   /** The node is leaving the cluster. */
   bye?: boolean;
+  /** The node just connected: every node answers with its heartbeat now, so it knows them at once. */
+  probe?: boolean;
 }
 
 /** Ask every node for its pages. */
@@ -107,11 +109,13 @@ export interface ListRequest {
   view: 'clients' | 'pages';
 }
 
-/** One node's pages. */
+/** One node's pages, or part `part` (from 1) of `parts` of them when they do not fit one message. */
 export interface ListAnswer {
   v: number;
   n: string;
   name: string;
+  part: number;
+  parts: number;
   items: unknown[];
 }
 
@@ -199,7 +203,7 @@ export function readListRequest(data: Uint8Array): ListRequest {
 /** Reads a listing answer. */
 export function readListAnswer(data: Uint8Array): ListAnswer {
   const m = parse(data, 'list answer');
-  if (!isString(m.n) || !isString(m.name) || !Array.isArray(m.items)) throw new WireProblem('list answer: n, name and items are required');
+  if (!isString(m.n) || !isString(m.name) || !Array.isArray(m.items) || typeof m.part !== 'number' || typeof m.parts !== 'number') throw new WireProblem('list answer: n, name, part, parts and items are required');
   return m as unknown as ListAnswer;
 }
 

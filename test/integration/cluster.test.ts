@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import type { Bridge } from '../../bridge/index.js';
 import { bridgeParts } from '../../bridge/bridge-parts.js';
 import { getJson, postJson, startTestBridge, until } from '../helpers/bridge.js';
-import { fileCleanup } from '../helpers/cleanup.js';
+import { cleanupFor, fileCleanup } from '../helpers/cleanup.js';
 import { CHILD_PAGE_KEY, startClusterNode, waitForPages, type ClusterNode } from '../helpers/cluster-node.js';
 import { connectFakePage, HANG, type FakePage, type FakePageOptions } from '../helpers/fake-page.js';
 import { startNatsServer, type NatsServer } from '../helpers/nats-server.js';
@@ -41,7 +41,7 @@ const nested = (depth: number): unknown => {
 
 before(async () => {
   nats = files.add(await startNatsServer(), 'nats-server');
-  [a, b, edge] = await Promise.all(['browser-a', 'browser-b', 'edge-1'].map((name) => startClusterNode({ nats: nats.url, name })));
+  [a, b, edge] = await Promise.all([startClusterNode({ nats: nats.url, name: 'browser-a' }), startClusterNode({ nats: nats.url, name: 'browser-b' }), startClusterNode({ nats: nats.url, name: 'edge-1' })]);
   for (const node of [a, b, edge]) files.add(node, `node ${node.name}`);
   pageA = await page(a, {
     group: 'shop',
@@ -146,7 +146,7 @@ describe('a cluster of three nodes over NATS', () => {
     assert.ok(Date.now() - started >= 400);
     const cancel = await cancelled;
     assert.equal(cancel.reason, 'TIMEOUT');
-    const invoke = pageA.received.findLast((m) => m.type === 'invoke' && m.id === cancel.id);
+    const invoke = pageA.received.find((m: any) => m.type === 'invoke' && m.id === cancel.id);
     assert.ok(invoke && invoke.timeoutMs <= 400 && invoke.timeoutMs > 0, `the page got the time left (${invoke?.timeoutMs})`);
   });
 
@@ -239,6 +239,44 @@ describe('a cluster of three nodes over NATS', () => {
     assert.ok(tookMs < 20_000, `the calls settled ${tookMs} ms after the kill`);
     await until(async () => !(await getJson(`${edge.url}/v1/cluster`)).body.cluster.nodes.some((n: any) => n.node === 'browser-d'), 'browser-d to leave the node list');
     await rescuer.close();
+  });
+});
+
+describe('nodes in one process', () => {
+  test('forwarded calls leave nothing behind on either node: answered, failed, timed out, cancelled or batched', async (t) => {
+    const use = cleanupFor(t);
+    const serving: Bridge = await use.bridge({ nats: [nats.url], node: 'leak-1', clusterHeartbeatMs: 500 });
+    const calling: Bridge = await use.bridge({ nats: [nats.url], node: 'leak-2', clusterHeartbeatMs: 500 });
+    const fake = await use.page({
+      bridgeUrl: serving.url,
+      group: 'leaks',
+      clientId: 'leak-page',
+      key: serving.pageKey,
+      handlers: {
+        ok: (args) => args[0]!,
+        fail: () => {
+          throw new Error('no');
+        },
+        hang: () => HANG,
+      },
+    });
+    await until(() => calling.clients().length === 0 && bridgeParts(calling).cluster!.status().nodes.some((n) => n.node === 'leak-1' && n.pages === 1), 'leak-2 to hear of leak-1\'s page');
+    // Tagged values pass through as they are: bytes in, the same bytes back.
+    assert.deepEqual(await calling.call('leaks', 'ok', [new Uint8Array([1, 2, 255])]), new Uint8Array([1, 2, 255]));
+    await assert.rejects(calling.call('leaks', 'fail'), { code: 'PAGE_ERROR' });
+    await assert.rejects(calling.call('leaks', 'hang', [], { timeoutMs: 200 }), { code: 'TIMEOUT' });
+    const abort = new AbortController();
+    const cancelled = calling.call('leaks', 'hang', [], { signal: abort.signal, timeoutMs: 60_000 });
+    await fake.next('invoke');
+    abort.abort();
+    await assert.rejects(cancelled, { code: 'CANCELLED' });
+    const many = await Promise.all(Array.from({ length: 50 }, (_, i) => calling.call('leaks', 'ok', [i])));
+    assert.deepEqual(many, Array.from({ length: 50 }, (_, i) => i));
+    for (const bridge of [serving, calling]) {
+      const { pending, cluster } = bridgeParts(bridge);
+      await until(() => pending.withDeadline === 0 && pending.forwardedCount === 0 && cluster!.callsInFlight.out === 0 && cluster!.callsInFlight.in === 0, `${bridge.node} to hold no call`);
+      assert.equal(pending.inFlight, 0);
+    }
   });
 });
 
