@@ -88,6 +88,23 @@ export class ClientRegistry {
   }
 
   /**
+   * Whether a page here registered `action` in `group` (or is `clientId` there and has it), busy or
+   * not. Never throws: a node of a cluster asks before candidates() so that a call for another
+   * node's pages costs no error it would throw away.
+   */
+  serves(groupName: string, action: string, clientId?: string): boolean {
+    const group = this.groups.get(groupName);
+    if (!group) return false;
+    if (clientId !== undefined) {
+      const client = this.clients.get(clientId);
+      return client !== undefined && client.group === groupName && (client.actions.has(action) || action.startsWith('$'));
+    }
+    if (action.startsWith('$')) return true;
+    if (!group.byAction) group.byAction = indexByAction(group.clients);
+    return group.byAction.has(action);
+  }
+
+  /**
    * The pages that can run `action` in `group` (only `clientId` when given), with the group's
    * rotating cursor. Throws NO_CLIENT or ACTION_NOT_FOUND when there are none.
    */

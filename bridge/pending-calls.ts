@@ -84,11 +84,11 @@ export interface ForwardedCall {
 export interface CallForwarder {
   /**
    * Takes the call for another node (true), or declines (false: NATS is not connected), and the
-   * call goes on as on a single node. `here` is what this node alone would answer (NO_CLIENT,
-   * ACTION_NOT_FOUND), or null when pages here have the action but no free slot. It never settles
-   * the call before returning; it may throw a PagecallError to fail it (PAYLOAD_TOO_LARGE).
+   * call goes on as on a single node. `busy`: pages here have the action but no free slot (when no
+   * node takes it, it waits here); otherwise no page here has it. It never settles the call before
+   * returning; it may throw a PagecallError to fail it (PAYLOAD_TOO_LARGE).
    */
-  forward(call: ForwardedCall, here: PagecallError | null): boolean;
+  forward(call: ForwardedCall, busy: boolean): boolean;
   /** The call ended here while forwarded (deadline, caller gone, shutdown): tell the node running it. */
   cancel(call: ForwardedCall, reason: ErrorCode): void;
 }
@@ -310,8 +310,9 @@ export class PendingCalls {
   }
 
   /**
-   * No node could take a forwarded call. It waits here for a free page when pages here have the
-   * action (`here` was null); otherwise it fails with `error` (what the cluster as a whole answers).
+   * No node could take a forwarded call. With `error` null (pages here have the action, or have it
+   * again), it takes a free page here or waits for one; otherwise it fails with `error`, what the
+   * cluster as a whole answers.
    */
   forwardedNowhere(ticket: ForwardedCall, error: PagecallError | null): void {
     const call = ticket as Call;
@@ -431,31 +432,25 @@ export class PendingCalls {
 
   private dispatch(call: Call): void {
     const { request } = call;
-    let found: ReturnType<ClientRegistry['candidates']>;
-    try {
-      found = this.registry.candidates(request.group, request.action, request.clientId);
-    } catch (error) {
-      if (!this.toCluster(call, PagecallError.from(error))) throw error;
-      return;
-    }
-    const { clients, group } = found;
+    // In a cluster, a call no page here has goes out before candidates() would throw for it.
+    if (this.forwarder !== null && !this.registry.serves(request.group, request.action, request.clientId) && this.toCluster(call, false)) return;
+    const { clients, group } = this.registry.candidates(request.group, request.action, request.clientId);
     const usable = call.excluded ? clients.filter((c) => c !== call.excluded) : clients;
     if (usable.length === 0) {
-      const error = new PagecallError('NO_CLIENT', `no other page in group ${JSON.stringify(request.group)} has ${JSON.stringify(request.action)}`);
-      if (!this.toCluster(call, error)) throw error;
-      return;
+      if (this.toCluster(call, false)) return;
+      throw new PagecallError('NO_CLIENT', `no other page in group ${JSON.stringify(request.group)} has ${JSON.stringify(request.action)}`);
     }
     const index = pickCandidate(usable, call.balance, group.cursor++, this.config.maxInFlightPerClient);
     if (index < 0) {
-      if (!this.toCluster(call, null)) this.enqueue(call);
+      if (!this.toCluster(call, true)) this.enqueue(call);
       return;
     }
     this.assign(call, usable[index]!);
   }
 
   /** Hands a call no page here can take now to the cluster; false on a single node or when it declines. */
-  private toCluster(call: Call, here: PagecallError | null): boolean {
-    if (this.forwarder === null || call.here || this.placingHere || !this.forwarder.forward(call, here)) return false;
+  private toCluster(call: Call, busy: boolean): boolean {
+    if (this.forwarder === null || call.here || this.placingHere || !this.forwarder.forward(call, busy)) return false;
     call.state = 'remote';
     this.forwarded.add(call);
     return true;
@@ -523,7 +518,7 @@ export class PendingCalls {
         // The group's last page here left: another node may still have one.
         let forwarded = false;
         try {
-          forwarded = this.toCluster(call, PagecallError.from(error));
+          forwarded = this.toCluster(call, false);
         } catch (refused) {
           error = refused;
         }
