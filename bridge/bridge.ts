@@ -98,7 +98,7 @@ export class Bridge {
           })
         : null;
     this.live = new LiveState(this.config, this.registry, this.pending, this.version, this.cluster);
-    this.metrics = new BridgeMetrics({ registry: this.registry, pending: this.pending, counters: this.hub.counters, subscribers: () => this.live.subscriberCount, version: this.version });
+    this.metrics = new BridgeMetrics({ registry: this.registry, pending: this.pending, counters: this.hub.counters, subscribers: () => this.live.subscriberCount, version: this.version, cluster: this.cluster });
     registerBridgeParts(this, { registry: this.registry, pending: this.pending, hub: this.hub, cluster: this.cluster });
     const http = { config: this.config, registry: this.registry, pending: this.pending, hub: this.hub, live: this.live, metrics: this.metrics, log: this.log, version: this.version, cluster: this.cluster };
     this.server = createServer({ keepAlive: true }, createRouter(http, ROUTES, () => this.requestIdPrefix + (++this.lastRequestId).toString(36)));

@@ -80,8 +80,8 @@ const KICK_WAIT_MS = 2_000;
 const HEARTBEAT_BUDGET = 32 * 1024;
 /** How soon after its pages change a node announces it. */
 const CHANGE_BEAT_MS = 50;
-/** Delay before a new connection is tried after the last one was closed for good (auth refused...). */
-const RECONNECT_AFTER_CLOSE_MS = 5_000;
+/** Longest wait between attempts to connect (from 1 s, doubling), before the first connection or after one closed for good. */
+const MAX_CONNECT_WAIT_MS = 5_000;
 
 /** What the cluster needs of its bridge. */
 export interface ClusterDeps {
@@ -117,6 +117,7 @@ export class Cluster {
   /** performance.now() of the last beat, to notice this process stalling. */
   private lastBeat = 0;
   private retry: NodeJS.Timeout | undefined;
+  private connectWaitMs = 1_000;
   private readonly eventListeners = new Set<{ subject: string; onEvent: (event: ClusterEvent) => void; sub: Subscription | null }>();
   private readonly warnedNames = new Set<string>();
   private listSeq = 0;
@@ -194,6 +195,11 @@ export class Cluster {
   /** Whether calls can go to other nodes now. */
   get connected(): boolean {
     return this.link.ready;
+  }
+
+  /** Calls lost with the node running them, since start. */
+  get lostCalls(): number {
+    return this.forwarder.lost;
   }
 
   /** Calls this node has out on other nodes, and other nodes' calls running here (leak checks). */
@@ -292,16 +298,18 @@ export class Cluster {
       nc = await connect(this.options);
     } catch (error) {
       if (this.closing) return;
-      this.lastError = (error as Error).message;
-      log.error({ err: this.lastError }, 'cluster: could not connect to NATS; serving this node\'s pages only, trying again');
-      this.retry = setTimeout(() => void this.connectLoop(), RECONNECT_AFTER_CLOSE_MS);
-      this.retry.unref();
+      const message = (error as Error).message;
+      // Said once per new reason, not at every attempt of a long outage.
+      if (message !== this.lastError) log.error({ err: message, servers: this.deps.config.nats.length }, "cluster: could not connect to NATS; serving this node's pages only, trying again");
+      this.lastError = message;
+      this.retryConnect();
       return;
     }
     if (this.closing) {
       await nc.close();
       return;
     }
+    this.connectWaitMs = 1_000;
     this.nc = nc;
     this.setup(nc);
     this.setState('connected', null);
@@ -314,10 +322,17 @@ export class Cluster {
       this.lastError = error ? error.message : 'the NATS connection closed';
       this.lost();
       this.setState('reconnecting', this.lastError);
-      log.error({ err: this.lastError }, 'cluster: NATS connection closed; serving this node\'s pages only, connecting again');
-      this.retry = setTimeout(() => void this.connectLoop(), RECONNECT_AFTER_CLOSE_MS);
-      this.retry.unref();
+      log.error({ err: this.lastError }, "cluster: NATS connection closed; serving this node's pages only, connecting again");
+      this.retryConnect();
     });
+  }
+
+  /** The next attempt, 1 s after a failure and doubling to MAX_CONNECT_WAIT_MS, with jitter; never keeps the process alive. */
+  private retryConnect(): void {
+    const wait = this.connectWaitMs * (0.75 + Math.random() / 2);
+    this.connectWaitMs = Math.min(MAX_CONNECT_WAIT_MS, this.connectWaitMs * 2);
+    this.retry = setTimeout(() => void this.connectLoop(), wait);
+    this.retry.unref();
   }
 
   private async watch(nc: NatsConnection): Promise<void> {

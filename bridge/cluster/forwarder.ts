@@ -84,6 +84,8 @@ export class Forwarder implements CallForwarder {
   private readonly cancelling = new Set<Shipment>();
   private flushScheduled = false;
   private readonly replyPrefix: string;
+  /** Calls lost with their node so far (a metric). */
+  lost = 0;
 
   constructor(
     private readonly deps: {
@@ -367,6 +369,7 @@ export class Forwarder implements CallForwarder {
     this.drop(shipment);
     for (const slot of this.live(shipment)) {
       slot.call.link = null;
+      this.lost++;
       this.deps.pending.forwardedLost(slot.call, new PagecallError('CLIENT_DISCONNECTED', message(slot.call), { clientId: null, node }));
     }
   }

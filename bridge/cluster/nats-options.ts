@@ -44,9 +44,11 @@ export function wantsTls(config: BridgeConfig): boolean {
 }
 
 /**
- * Connection options for this node. The client reconnects forever (a node keeps serving its own
- * pages meanwhile), pings often enough to notice a dead server within seconds, and never receives
- * its own messages (so a node is never handed back the calls it forwards).
+ * Connection options for this node. Once connected the client reconnects forever (a node keeps
+ * serving its own pages meanwhile); the first connection is retried by the cluster itself, so a
+ * bridge that closes before NATS was ever reached leaves nothing running. It pings often enough to
+ * notice a dead server within seconds, and never receives its own messages (so a node is never
+ * handed back the calls it forwards).
  */
 export function natsConnectOptions(config: BridgeConfig, nodeName: string): ConnectionOptions {
   const { servers, user, pass } = splitServers(config.nats);
@@ -54,14 +56,13 @@ export function natsConnectOptions(config: BridgeConfig, nodeName: string): Conn
     servers,
     name: `pagecall ${nodeName}`,
     noEcho: true,
-    waitOnFirstConnect: true,
     maxReconnectAttempts: -1,
     reconnectTimeWait: 1_000,
     reconnectJitter: 500,
     reconnectJitterTLS: 1_000,
     pingInterval: Math.max(2_000, config.clusterHeartbeatMs * 2),
     maxPingOut: 3,
-    timeout: 10_000,
+    timeout: 5_000,
     noAsyncTraces: true,
   };
   if (config.natsToken !== undefined) options.token = config.natsToken;

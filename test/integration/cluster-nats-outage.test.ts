@@ -2,7 +2,8 @@
  * NATS itself goes away and comes back. Two `pagecall serve --nats` processes: browser-a with a
  * page, edge-1 without. While NATS is down each node serves its own pages, says so in /health and
  * on the dashboard's stream, and calls that were out on the other node fail at once instead of
- * hanging; once NATS is back the nodes rejoin by themselves and calls go through again.
+ * hanging; once NATS is back the nodes rejoin by themselves (one started during the outage joins
+ * for the first time) and calls go through again.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
@@ -62,10 +63,18 @@ describe('when NATS is unreachable', () => {
       stream.close();
     }
 
+    // A node started while NATS is down serves callers at once and joins when NATS comes.
+    const late = use.add(await startClusterNode({ nats: nats.url, name: 'late-1' }), 'late-1');
+    const early = await waitForNats(late, 'connecting');
+    assert.match(early.cluster.note, /serves its own pages only/);
+    assert.equal((await getJson(`${late.url}/v1/cluster`)).body.cluster.error, 'connection refused');
+
     await nats.restart();
-    await Promise.all([waitForNats(a, 'connected', 30_000), waitForNats(edge, 'connected', 30_000)]);
-    await waitForPages(edge, ['page-a'], 'edge-1 to list browser-a\'s page again', 30_000);
-    const back = await postJson(`${edge.url}/v1/call`, { group: 'solo', action: 'ping' });
-    assert.deepEqual([back.status, back.body.result, back.headers.get('x-pagecall-node')], [200, 'pong', 'browser-a']);
+    await Promise.all([waitForNats(a, 'connected', 30_000), waitForNats(edge, 'connected', 30_000), waitForNats(late, 'connected', 30_000)]);
+    for (const node of [edge, late]) {
+      await waitForPages(node, ['page-a'], `${node.name} to list browser-a's page`, 30_000);
+      const back = await postJson(`${node.url}/v1/call`, { group: 'solo', action: 'ping' });
+      assert.deepEqual([back.status, back.body.result, back.headers.get('x-pagecall-node')], [200, 'pong', 'browser-a']);
+    }
   });
 });

@@ -272,6 +272,11 @@ describe('nodes in one process', () => {
     await assert.rejects(cancelled, { code: 'CANCELLED' });
     const many = await Promise.all(Array.from({ length: 50 }, (_, i) => calling.call('leaks', 'ok', [i])));
     assert.deepEqual(many, Array.from({ length: 50 }, (_, i) => i));
+    const metrics = (await getJson(`${calling.url}/metrics`)).body as string;
+    assert.match(metrics, /^pagecall_cluster_nats_connected 1$/m);
+    assert.match(metrics, /^pagecall_cluster_nodes [2-9]$/m);
+    assert.match(metrics, /^pagecall_cluster_calls_lost_total 0$/m);
+    assert.match(metrics, /^pagecall_calls_total\{group="leaks",action="ok",outcome="ok"\} 51$/m);
     for (const bridge of [serving, calling]) {
       const { pending, cluster } = bridgeParts(bridge);
       await until(() => pending.withDeadline === 0 && pending.forwardedCount === 0 && cluster!.callsInFlight.out === 0 && cluster!.callsInFlight.in === 0, `${bridge.node} to hold no call`);

@@ -94,7 +94,7 @@ describe('cluster configuration', () => {
     const plain = natsConnectOptions(resolveConfig({ nats: ['nats://bob:pw@10.0.0.5:4222', '10.0.0.6:4222'], node: 'a' }), 'a');
     assert.deepEqual(plain.servers, ['nats://10.0.0.5:4222', 'nats://10.0.0.6:4222']);
     assert.deepEqual([plain.user, plain.pass, plain.token, plain.tls], ['bob', 'pw', undefined, undefined]);
-    assert.deepEqual([plain.maxReconnectAttempts, plain.waitOnFirstConnect, plain.noEcho], [-1, true, true]);
+    assert.deepEqual([plain.maxReconnectAttempts, plain.noEcho], [-1, true]);
     assert.equal(natsConnectOptions(resolveConfig({ nats: ['nats://x'], node: 'a', natsToken: 't0k' }), 'a').token, 't0k');
 
     const dir = mkdtempSync(join(tmpdir(), 'pagecall-nats-opts-'));
