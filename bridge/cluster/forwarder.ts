@@ -41,6 +41,11 @@ export interface ReplyMessage {
 const MAX_MISSES = 3;
 /** Room for a shipment's envelope around its calls, in bytes. */
 const ENVELOPE_BYTES = 512;
+/**
+ * Most calls in one shipment. NATS picks a node per message, so a large batch leaves as several
+ * shipments that spread over the nodes serving the action instead of landing on one.
+ */
+export const MAX_SHIPMENT_CALLS = 64;
 
 /** A forwarded call's place in its shipment (the call's `link` while it is forwarded). */
 interface Slot {
@@ -224,7 +229,7 @@ export class Forwarder implements CallForwarder {
       );
     }
     let shipment = this.open.get(subject);
-    if (shipment && shipment.bytes + bytes > link.maxPayload) {
+    if (shipment && (shipment.bytes + bytes > link.maxPayload || shipment.slots.length >= MAX_SHIPMENT_CALLS)) {
       this.sealed.push(shipment);
       shipment = undefined;
     }

@@ -202,6 +202,19 @@ describe('a cluster of three nodes over NATS', () => {
     }
   });
 
+  test('a large batch for one action spreads over the nodes that serve it', async () => {
+    // 2,048 calls leave as 32 shipments of 64; NATS picks a node for each, so both nodes get some
+    // (all 32 on one node: one chance in 2^31).
+    const r = await postJson(`${edge.url}/v1/batch`, { group: 'shop', calls: Array.from({ length: 2_048 }, () => ({ action: 'who' })) });
+    assert.equal(r.status, 200);
+    const served = new Map<string, number>();
+    for (const x of r.body.results) {
+      assert.equal(x.result, x.clientId);
+      served.set(x.clientId, (served.get(x.clientId) ?? 0) + 1);
+    }
+    assert.deepEqual([...served.keys()].sort(), ['page-a1', 'page-b1']);
+  });
+
   test('DELETE /v1/clients/:id on one node disconnects a page of another', async () => {
     const victim = await page(b, { group: 'kick', clientId: 'kick-me', handlers: { x: () => 1 } });
     await waitForPages(edge, ['kick-me']);
