@@ -433,7 +433,7 @@ export class PendingCalls {
   private dispatch(call: Call): void {
     const { request } = call;
     // In a cluster, a call no page here has goes out before candidates() would throw for it.
-    if (this.forwarder !== null && !this.registry.serves(request.group, request.action, request.clientId) && this.toCluster(call, false)) return;
+    if (this.forwarder !== null && !call.here && !this.registry.serves(request.group, request.action, request.clientId) && this.toCluster(call, false)) return;
     const { clients, group } = this.registry.candidates(request.group, request.action, request.clientId);
     const usable = call.excluded ? clients.filter((c) => c !== call.excluded) : clients;
     if (usable.length === 0) {

@@ -4,6 +4,7 @@
  * a wrong path stops the bridge at start with the option named, not at the first reconnect.
  */
 import { accessSync, constants, readFileSync } from 'node:fs';
+import { checkServerIdentity, type PeerCertificate } from 'node:tls';
 import { credsAuthenticator, nkeyAuthenticator, type ConnectionOptions } from '@nats-io/transport-node';
 import { ConfigError, redactUrl, type BridgeConfig } from '../config.js';
 
@@ -25,8 +26,8 @@ function checkReadable(option: string, path: string | undefined): void {
 }
 
 /** Servers without their credentials, and the credentials a URL carried (`nats://user:pass@host`). */
-function splitServers(urls: readonly string[]): { servers: string[]; user?: string; pass?: string } {
-  const out: { servers: string[]; user?: string; pass?: string } = { servers: [] };
+function splitServers(urls: readonly string[]): { servers: string[]; hosts: string[]; user?: string; pass?: string } {
+  const out: { servers: string[]; hosts: string[]; user?: string; pass?: string } = { servers: [], hosts: [] };
   for (const raw of urls) {
     const url = new URL(raw.includes('://') ? raw : `nats://${raw}`);
     if (url.username && out.user === undefined) {
@@ -34,6 +35,7 @@ function splitServers(urls: readonly string[]): { servers: string[]; user?: stri
       if (url.password) out.pass = decodeURIComponent(url.password);
     }
     out.servers.push(`${url.protocol === 'tls:' ? 'tls' : 'nats'}://${url.host}`);
+    out.hosts.push(url.hostname.replace(/^\[|\]$/g, ''));
   }
   return out;
 }
@@ -51,7 +53,7 @@ export function wantsTls(config: BridgeConfig): boolean {
  * handed back the calls it forwards).
  */
 export function natsConnectOptions(config: BridgeConfig, nodeName: string): ConnectionOptions {
-  const { servers, user, pass } = splitServers(config.nats);
+  const { servers, hosts, user, pass } = splitServers(config.nats);
   const options: ConnectionOptions = {
     servers,
     name: `pagecall ${nodeName}`,
@@ -89,7 +91,15 @@ export function natsConnectOptions(config: BridgeConfig, nodeName: string): Conn
     if (config.natsTlsCa !== undefined) tls.caFile = config.natsTlsCa;
     if (config.natsTlsCert !== undefined) tls.certFile = config.natsTlsCert;
     if (config.natsTlsKey !== undefined) tls.keyFile = config.natsTlsKey;
-    options.tls = tls;
+    // The client upgrades a connection to a server given by IP address without a server name, and
+    // Node then checks the certificate against "localhost": check it against the configured
+    // addresses too (it must still be signed by a trusted CA).
+    const identity = (host: string, cert: PeerCertificate): Error | undefined => {
+      const problem = checkServerIdentity(host, cert);
+      if (!problem || hosts.some((h) => checkServerIdentity(h, cert) === undefined)) return undefined;
+      return problem;
+    };
+    options.tls = Object.assign(tls, { checkServerIdentity: identity });
   }
   return options;
 }

@@ -104,8 +104,10 @@ describe('cluster configuration', () => {
     assert.throws(() => natsConnectOptions(resolveConfig({ nats: ['nats://x'], node: 'a', natsCreds: join(dir, 'missing.creds') }), 'a'), /natsCreds: cannot read ".*missing\.creds": ENOENT/);
     writeFileSync(join(dir, 'ca.pem'), 'not checked here');
     const tls = natsConnectOptions(resolveConfig({ nats: ['nats://x'], node: 'a', natsTlsCa: join(dir, 'ca.pem') }), 'a');
-    assert.deepEqual(tls.tls, { caFile: join(dir, 'ca.pem') });
-    assert.deepEqual(natsConnectOptions(resolveConfig({ nats: ['tls://x:4222'], node: 'a' }), 'a').tls, {}, 'tls:// requires TLS');
+    assert.equal(tls.tls?.caFile, join(dir, 'ca.pem'));
+    assert.equal(typeof (tls.tls as { checkServerIdentity?: unknown }).checkServerIdentity, 'function');
+    assert.ok(natsConnectOptions(resolveConfig({ nats: ['tls://x:4222'], node: 'a' }), 'a').tls, 'tls:// requires TLS');
+    assert.equal(natsConnectOptions(resolveConfig({ nats: ['nats://x:4222'], node: 'a' }), 'a').tls, undefined, 'TLS only when the server asks for it');
     assert.throws(() => natsConnectOptions(resolveConfig({ nats: ['nats://x'], node: 'a', natsTlsCert: join(dir, 'no.pem'), natsTlsKey: join(dir, 'no.key') }), 'a'), /natsTlsCert: cannot read/);
   });
 });
