@@ -26,7 +26,7 @@ describe('a browser tab behind another node', () => {
   test('answers calls made through another node as it answers its own node, and shows on that node\'s dashboard', { timeout: 120_000 }, async (t) => {
     const use = cleanupFor(t);
     const nats = use.add(await startNatsServer(), 'nats-server');
-    const [a, edge] = await Promise.all([startClusterNode({ nats: nats.url, name: 'browser-a' }), startClusterNode({ nats: nats.url, name: 'edge-1' })]);
+    const [a, edge] = await Promise.all([startClusterNode({ nats: nats.url, name: 'browser-a', args: ['--allow-eval'] }), startClusterNode({ nats: nats.url, name: 'edge-1', args: ['--allow-eval'] })]);
     use.add(a, 'browser-a');
     use.add(edge, 'edge-1');
     const script = injectorScript({ bridgeUrl: a.url, group: 'shop', key: CHILD_PAGE_KEY, clientId: 'real-tab' });
@@ -57,6 +57,9 @@ describe('a browser tab behind another node', () => {
     assert.equal(boom.body.error.code, 'PAGE_ERROR');
     assert.equal(boom.body.error.data.name, 'RangeError');
     assert.match(boom.body.error.data.stack, /checkSignature/);
+    // Built-in actions (eval) go to any node with a page in the group.
+    const evaluated = await postJson(`${edge.url}/v1/eval`, { group: 'shop', code: 'document.title + " " + location.pathname' });
+    assert.deepEqual([evaluated.status, evaluated.body.result, evaluated.headers.get('x-pagecall-node')], [200, 'Shop /shop', 'browser-a']);
     const element = await call(edge.url, 'element');
     assert.equal(element.body.error.code, 'RESULT_NOT_SERIALIZABLE');
     assert.match(element.body.error.message, /DOM node/);
