@@ -19,7 +19,7 @@ import type { PendingCalls } from '../pending-calls.js';
 import { MISSED_BEATS, NodeDirectory, type GoneReason, type NodeEntry } from './directory.js';
 import { Forwarder, type Link } from './forwarder.js';
 import { natsConnectOptions } from './nats-options.js';
-import { Responder, type IncomingMessage, type Subscriber } from './responder.js';
+import { Responder, type Subscriber } from './responder.js';
 import { nameFromToken, Subjects } from './subjects.js';
 import { CLUSTER_PROTOCOL, readHeartbeat, readListAnswer, readListRequest, type HeartbeatMessage } from './wire.js';
 
@@ -133,7 +133,7 @@ export class Cluster {
     this.subjects = new Subjects(config.natsPrefix);
     this.options = natsConnectOptions(config, this.name);
     this.directory = new NodeDirectory((node, why) => this.onNodeGone(node, why), config.clusterHeartbeatMs);
-    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    // The link's getters have their own `this`: they read the cluster through `self`.
     const self = this;
     this.link = {
       get ready() {

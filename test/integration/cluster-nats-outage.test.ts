@@ -11,7 +11,7 @@ import { getJson, postJson } from '../helpers/bridge.js';
 import { cleanupFor } from '../helpers/cleanup.js';
 import { CHILD_PAGE_KEY, startClusterNode, waitForNats, waitForPages } from '../helpers/cluster-node.js';
 import { openEvents } from '../helpers/event-stream.js';
-import { connectFakePage, HANG } from '../helpers/fake-page.js';
+import { HANG } from '../helpers/fake-page.js';
 import { startNatsServer } from '../helpers/nats-server.js';
 
 describe('when NATS is unreachable', () => {
