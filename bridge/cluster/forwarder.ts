@@ -158,22 +158,14 @@ export class Forwarder implements CallForwarder {
       return;
     }
     const node = this.deps.directory.touch(answer.n, answer.name);
-    if (shipment.node === null) {
-      shipment.node = node;
-      this.unacked.delete(shipment);
-      let held = this.byNode.get(node.instance);
-      if (!held) this.byNode.set(node.instance, (held = new Set()));
-      held.add(shipment);
-    }
     if (answer.bad !== undefined) {
       this.drop(shipment);
       const error = new PagecallError('INTERNAL', `node ${JSON.stringify(answer.name)} could not read the forwarded call: ${answer.bad}`, { node: answer.name });
       for (const slot of this.live(shipment)) this.deps.pending.forwardedResult(slot.call, { error, clientId: null, node: answer.name, attempts: 0 });
       return;
     }
-    if (!answer.r) return;
     let missed: Slot[] | undefined;
-    for (const result of answer.r) {
+    for (const result of answer.r ?? []) {
       const slot = shipment.slots[result.i];
       if (!slot) continue;
       shipment.slots[result.i] = null;
@@ -183,6 +175,14 @@ export class Forwarder implements CallForwarder {
       else this.settle(slot, result, answer.name);
     }
     if (shipment.left === 0) this.drop(shipment);
+    else if (shipment.node === null) {
+      // Calls still running there: from now on, that node's silence fails them.
+      shipment.node = node;
+      this.unacked.delete(shipment);
+      let held = this.byNode.get(node.instance);
+      if (!held) this.byNode.set(node.instance, (held = new Set()));
+      held.add(shipment);
+    }
     if (missed) for (const slot of missed) this.again(slot);
   }
 

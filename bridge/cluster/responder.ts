@@ -252,7 +252,7 @@ export class Responder {
     const { pending, directory } = this.deps;
     const seq = reply.slice(reply.lastIndexOf('.') + 1);
     const key = `${shipment.from}.${seq}`;
-    if (this.incoming.has(key)) return;
+    if (shipment.calls.length === 0 || this.incoming.has(key)) return;
     directory.touch(shipment.from, shipment.name);
     const inc = new Incoming(key, shipment.from, reply, pinned, shipment.calls.length);
     this.incoming.set(key, inc);
