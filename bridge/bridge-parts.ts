@@ -4,6 +4,7 @@
  * stays as small as its API.
  */
 import type { ClientRegistry } from './client-registry.js';
+import type { Cluster } from './cluster/cluster.js';
 import type { PageHub } from './page-hub.js';
 import type { PendingCalls } from './pending-calls.js';
 
@@ -12,6 +13,8 @@ export interface BridgeParts {
   readonly registry: ClientRegistry;
   readonly pending: PendingCalls;
   readonly hub: PageHub;
+  /** The cluster membership, when the bridge is in one. */
+  readonly cluster: Cluster | null;
 }
 
 const byBridge = new WeakMap<object, BridgeParts>();

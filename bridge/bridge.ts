@@ -7,6 +7,7 @@ import { PagecallError, WS_PATH, type Json } from '../protocol/index.js';
 import { checkAction, checkGroup, typeName } from '../protocol/index.js';
 import { registerBridgeParts } from './bridge-parts.js';
 import { ClientRegistry } from './client-registry.js';
+import { Cluster, type ClusterStatus } from './cluster/cluster.js';
 import { configSummary, redactConfig, resolveConfig, type BridgeConfig, type BridgeOptions } from './config.js';
 import { checkCallRequest } from './http/call-schema.js';
 import { ROUTES } from './http/route-table.js';
@@ -57,6 +58,8 @@ export class Bridge {
   private readonly metrics: BridgeMetrics;
   /** The JsRpc-compatible listener, when started with `jsrpc`. */
   readonly jsrpc: JsrpcListener | null;
+  /** This node's membership in a cluster (--nats), or null for a single bridge. */
+  private readonly cluster: Cluster | null;
   private closing: Promise<void> | undefined;
   /** Request ids the bridge makes up: unique per bridge run, cheap (a counter), not secret. */
   private readonly requestIdPrefix = `${nanoid(8)}-`;
@@ -71,17 +74,38 @@ export class Bridge {
       onJoin: (client) => {
         this.live.onJoin(client);
         this.metrics.onJoin(client);
+        this.cluster?.onJoin(client);
       },
-      onChange: (client) => this.live.onChange(client),
+      onChange: (client) => {
+        this.live.onChange(client);
+        this.cluster?.onChange(client);
+      },
       onLeave: (client, code) => {
         this.live.onLeave(client);
         this.metrics.onLeave(client, code);
+        this.cluster?.onLeave(client);
       },
     });
-    this.live = new LiveState(this.config, this.registry, this.pending, this.version);
-    this.metrics = new BridgeMetrics({ registry: this.registry, pending: this.pending, counters: this.hub.counters, subscribers: () => this.live.subscriberCount, version: this.version });
-    registerBridgeParts(this, { registry: this.registry, pending: this.pending, hub: this.hub });
-    const http = { config: this.config, registry: this.registry, pending: this.pending, hub: this.hub, live: this.live, metrics: this.metrics, log: this.log, version: this.version };
+    this.cluster =
+      this.config.nats.length > 0
+        ? new Cluster({
+            config: this.config,
+            registry: this.registry,
+            pending: this.pending,
+            log: this.log,
+            version: this.version,
+            kick: (clientId) => {
+              const client = this.registry.get(clientId);
+              if (client) this.hub.kick(client);
+              return client !== undefined;
+            },
+            pageViews: () => this.live.pageViews(),
+          })
+        : null;
+    this.live = new LiveState(this.config, this.registry, this.pending, this.version, this.cluster);
+    this.metrics = new BridgeMetrics({ registry: this.registry, pending: this.pending, counters: this.hub.counters, subscribers: () => this.live.subscriberCount, version: this.version, cluster: this.cluster });
+    registerBridgeParts(this, { registry: this.registry, pending: this.pending, hub: this.hub, cluster: this.cluster });
+    const http = { config: this.config, registry: this.registry, pending: this.pending, hub: this.hub, live: this.live, metrics: this.metrics, log: this.log, version: this.version, cluster: this.cluster };
     this.server = createServer({ keepAlive: true }, createRouter(http, ROUTES, () => this.requestIdPrefix + (++this.lastRequestId).toString(36)));
     this.jsrpc = jsrpc ? new JsrpcListener(this, { ...http, mainUrl: () => this.url }, jsrpc) : null;
     this.server.on('upgrade', this.onUpgrade);
@@ -103,6 +127,7 @@ export class Bridge {
     // One line at info; the full configuration is there at debug.
     this.log.debug({ config: redactConfig(this.config) }, 'configuration');
     this.log.info(`pagecall ${this.version} listening on ${this.url} (${configSummary(this.config)})`);
+    this.cluster?.start(this.url);
     if (this.jsrpc) {
       try {
         await this.jsrpc.listen();
@@ -113,6 +138,16 @@ export class Bridge {
       }
     }
     return this;
+  }
+
+  /** This node's name in its cluster, or null when the bridge is not in one. */
+  get node(): string | null {
+    return this.cluster?.name ?? null;
+  }
+
+  /** The cluster as this node sees it (NATS state, nodes), or null when the bridge is not in one. */
+  clusterStatus(): ClusterStatus | null {
+    return this.cluster?.status() ?? null;
   }
 
   /** The bound port. */
@@ -126,7 +161,7 @@ export class Bridge {
     return `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${this.port}`;
   }
 
-  /** Connected pages. */
+  /** Pages connected to this bridge (this node only; GET /v1/clients lists the whole cluster). */
   clients(group?: string): ClientInfo[] {
     return this.registry.list(group).map((c) => c.info());
   }
@@ -180,7 +215,10 @@ export class Bridge {
   close(graceMs = this.config.shutdownGraceMs): Promise<void> {
     this.closing ??= (async () => {
       this.log.info({ inFlight: this.pending.inFlight, graceMs }, 'shutting down');
+      // Other nodes stop routing calls here first; calls already here finish within the grace.
+      this.cluster?.stopServing();
       await this.pending.drain(graceMs);
+      await this.cluster?.close();
       this.hub.close();
       this.live.close();
       await this.jsrpc?.close();

@@ -88,6 +88,23 @@ export class ClientRegistry {
   }
 
   /**
+   * Whether a page here registered `action` in `group` (or is `clientId` there and has it), busy or
+   * not. Never throws: a node of a cluster asks before candidates() so that a call for another
+   * node's pages costs no error it would throw away.
+   */
+  serves(groupName: string, action: string, clientId?: string): boolean {
+    const group = this.groups.get(groupName);
+    if (!group) return false;
+    if (clientId !== undefined) {
+      const client = this.clients.get(clientId);
+      return client !== undefined && client.group === groupName && (client.actions.has(action) || action.startsWith('$'));
+    }
+    if (action.startsWith('$')) return true;
+    if (!group.byAction) group.byAction = indexByAction(group.clients);
+    return group.byAction.has(action);
+  }
+
+  /**
    * The pages that can run `action` in `group` (only `clientId` when given), with the group's
    * rotating cursor. Throws NO_CLIENT or ACTION_NOT_FOUND when there are none.
    */
@@ -108,10 +125,7 @@ export class ClientRegistry {
     // Built-in actions (`$eval`) are served by every page of the group.
     const clients = action.startsWith('$') ? [...group.clients] : group.byAction.get(action);
     if (!clients) {
-      throw new PagecallError('ACTION_NOT_FOUND', `no page in group ${JSON.stringify(groupName)} has registered ${JSON.stringify(action)}`, {
-        group: groupName,
-        available: [...group.byAction.keys()].sort(),
-      });
+      throw actionNotFoundError(groupName, action, [...group.byAction.keys()]);
     }
     return { clients, group };
   }
@@ -121,17 +135,29 @@ export class ClientRegistry {
    * the message names the first few, `data.groups` lists up to MAX_LISTED_GROUPS, sorted.
    */
   private noClient(message: string, data: { group: string; clientId?: string }): PagecallError {
-    const groups = (this.sortedGroups ??= [...this.groups.keys()].sort());
-    const listed = groups.slice(0, MAX_LISTED_GROUPS);
-    let known: string;
-    if (groups.length === 0) known = 'no page is connected at all';
-    else {
-      const named = groups.slice(0, MAX_NAMED_GROUPS).map((g) => JSON.stringify(g)).join(', ');
-      const more = groups.length > MAX_NAMED_GROUPS ? ` and ${groups.length - MAX_NAMED_GROUPS} more` : '';
-      known = `connected group${groups.length === 1 ? '' : 's'}: ${named}${more}`;
-    }
-    return new PagecallError('NO_CLIENT', `${message} (${known})`, { ...data, groups: listed });
+    return noClientError(message, data, (this.sortedGroups ??= [...this.groups.keys()].sort()));
   }
+}
+
+/**
+ * NO_CLIENT, naming the groups that do have pages (`groups`, sorted): the message names the first
+ * few, `data.groups` lists up to MAX_LISTED_GROUPS. Shared with the cluster, which lists every node's groups.
+ */
+export function noClientError(message: string, data: { group: string; clientId?: string }, groups: readonly string[]): PagecallError {
+  const listed = groups.slice(0, MAX_LISTED_GROUPS);
+  let known: string;
+  if (groups.length === 0) known = 'no page is connected at all';
+  else {
+    const named = groups.slice(0, MAX_NAMED_GROUPS).map((g) => JSON.stringify(g)).join(', ');
+    const more = groups.length > MAX_NAMED_GROUPS ? ` and ${groups.length - MAX_NAMED_GROUPS} more` : '';
+    known = `connected group${groups.length === 1 ? '' : 's'}: ${named}${more}`;
+  }
+  return new PagecallError('NO_CLIENT', `${message} (${known})`, { ...data, groups: listed });
+}
+
+/** ACTION_NOT_FOUND for a group whose pages registered `available` (any order) but not `action`. */
+export function actionNotFoundError(group: string, action: string, available: Iterable<string>): PagecallError {
+  return new PagecallError('ACTION_NOT_FOUND', `no page in group ${JSON.stringify(group)} has registered ${JSON.stringify(action)}`, { group, available: [...new Set(available)].sort() });
 }
 
 function indexByAction(clients: Iterable<PageClient>): Map<string, PageClient[]> {

@@ -2,12 +2,18 @@
  * Bridge configuration, resolved once: defaults, then PAGECALL_* environment variables, then
  * explicit options (CLI flags). The result is validated and frozen.
  */
+import { hostname } from 'node:os';
 import { z } from 'zod';
 
 /** Hosts that only this machine can reach. */
 export const LOOPBACK_HOSTS: ReadonlySet<string> = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
 
 const MiB = 1024 * 1024;
+
+/** A cluster node's name (`--node`). */
+export const NODE_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,63}$/;
+/** The NATS subject prefix of a cluster (`--nats-prefix`): plain tokens joined by dots. */
+const PREFIX_PATTERN = /^[A-Za-z0-9_-]{1,32}(\.[A-Za-z0-9_-]{1,32}){0,3}$/;
 
 const schema = z.strictObject({
   host: z.string().min(1),
@@ -34,6 +40,19 @@ const schema = z.strictObject({
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),
   logFormat: z.enum(['auto', 'pretty', 'json']),
   debugCapture: z.boolean(),
+  nats: z.array(z.string()),
+  node: z.string().regex(NODE_PATTERN, 'node: letters, digits, _ . : -, at most 64 characters').optional(),
+  natsPrefix: z.string().regex(PREFIX_PATTERN, 'natsPrefix: subject tokens of letters, digits, _ and -, joined by dots'),
+  natsToken: z.string().min(1).optional(),
+  natsUser: z.string().min(1).optional(),
+  natsPass: z.string().min(1).optional(),
+  natsNkey: z.string().min(1).optional(),
+  natsCreds: z.string().min(1).optional(),
+  natsTls: z.boolean(),
+  natsTlsCa: z.string().min(1).optional(),
+  natsTlsCert: z.string().min(1).optional(),
+  natsTlsKey: z.string().min(1).optional(),
+  clusterHeartbeatMs: z.number().int().min(100).max(60_000),
 });
 
 /** The resolved, frozen configuration. */
@@ -70,6 +89,10 @@ export const DEFAULTS: BridgeConfig = Object.freeze({
   logLevel: 'info',
   logFormat: 'auto',
   debugCapture: false,
+  nats: [],
+  natsPrefix: 'pagecall',
+  natsTls: false,
+  clusterHeartbeatMs: 1_000,
 });
 
 type Kind = 'string' | 'int' | 'bool' | 'list';
@@ -100,7 +123,26 @@ export const OPTION_DOCS: Record<keyof BridgeConfig, { kind: Kind; help: string 
   logLevel: { kind: 'string', help: 'trace, debug, info, warn, error, fatal or silent' },
   logFormat: { kind: 'string', help: 'auto (pretty on a terminal), pretty or json' },
   debugCapture: { kind: 'bool', help: 'include call arguments and results in logs and the dashboard' },
+  nats: { kind: 'list', help: 'join a cluster over NATS: comma-separated server URLs (nats://host:4222); see docs/cluster.md' },
+  node: { kind: 'string', help: "this node's name in the cluster (default: the host name)" },
+  natsPrefix: { kind: 'string', help: 'subject prefix of the cluster; nodes with another prefix on the same NATS are another cluster' },
+  natsToken: { kind: 'string', help: 'NATS token authentication' },
+  natsUser: { kind: 'string', help: 'NATS user (with --nats-pass)' },
+  natsPass: { kind: 'string', help: 'NATS password (with --nats-user)' },
+  natsNkey: { kind: 'string', help: 'file holding a NATS nkey seed (SU...)' },
+  natsCreds: { kind: 'string', help: 'NATS credentials file (JWT and nkey seed, as nsc writes it)' },
+  natsTls: { kind: 'bool', help: 'require TLS to NATS (implied by the other --nats-tls-* options and tls:// URLs)' },
+  natsTlsCa: { kind: 'string', help: "file with the CA certificate(s) that signed the NATS server's certificate" },
+  natsTlsCert: { kind: 'string', help: 'client certificate file for NATS TLS (with --nats-tls-key)' },
+  natsTlsKey: { kind: 'string', help: 'client key file for NATS TLS (with --nats-tls-cert)' },
+  clusterHeartbeatMs: { kind: 'int', help: 'how often a node announces itself; one silent for 3 intervals is taken for dead and its calls fail over' },
 };
+
+/** Options that hold secrets: never logged, never shown in the startup line. */
+const SECRET_KEYS: ReadonlySet<string> = new Set(['token', 'natsToken', 'natsPass']);
+
+/** Cluster options that mean nothing without --nats. */
+const CLUSTER_ONLY_KEYS = ['node', 'natsToken', 'natsUser', 'natsPass', 'natsNkey', 'natsCreds', 'natsTlsCa', 'natsTlsCert', 'natsTlsKey'] as const;
 
 /** `maxBodyBytes` → `PAGECALL_MAX_BODY_BYTES`. */
 export function envName(key: string): string {
@@ -161,18 +203,68 @@ export function resolveConfig(options: BridgeOptions = {}, env: Record<string, s
   if (config.timeoutMs > config.maxTimeoutMs) {
     throw new ConfigError(`invalid configuration: timeoutMs (${config.timeoutMs}) is larger than maxTimeoutMs (${config.maxTimeoutMs})`);
   }
+  checkCluster(config);
+  if (config.nats.length > 0 && config.node === undefined) config.node = defaultNodeName();
   if (!isLoopback(config.host) && !config.token) {
     throw new ConfigError(
       `refusing to listen on ${config.host} without a token: anyone who can reach it could run code in your logged-in pages. ` +
         `Set --token (or PAGECALL_TOKEN) to a secret of at least 16 characters, or listen on 127.0.0.1.`,
     );
   }
-  return Object.freeze({ ...config, allowOrigins: Object.freeze([...config.allowOrigins]), allowHosts: Object.freeze([...config.allowHosts]) }) as BridgeConfig;
+  return Object.freeze({ ...config, allowOrigins: Object.freeze([...config.allowOrigins]), allowHosts: Object.freeze([...config.allowHosts]), nats: Object.freeze([...config.nats]) }) as BridgeConfig;
 }
 
-/** The configuration as safe to log: the token is redacted. */
+/** Checks the cluster options together: each needs --nats, and at most one way to authenticate. */
+function checkCluster(config: z.infer<typeof schema>): void {
+  const fail = (message: string): never => {
+    throw new ConfigError(`invalid configuration: ${message}`);
+  };
+  for (const url of config.nats) {
+    const problem = natsUrlProblem(url);
+    if (problem) fail(`nats: ${problem}`);
+  }
+  if (config.nats.length === 0) {
+    const set = CLUSTER_ONLY_KEYS.find((key) => config[key] !== undefined) ?? (config.natsTls ? 'natsTls' : undefined);
+    if (set) fail(`${set}: only used in a cluster; add --nats <url> (or PAGECALL_NATS) to join one`);
+    return;
+  }
+  if ((config.natsUser === undefined) !== (config.natsPass === undefined)) fail('natsUser and natsPass: give both or neither');
+  const ways = [config.natsToken && '--nats-token', config.natsUser && '--nats-user/--nats-pass', config.natsNkey && '--nats-nkey', config.natsCreds && '--nats-creds'].filter(Boolean);
+  if (ways.length > 1) fail(`NATS authentication: choose one of ${ways.join(', ')}`);
+  if ((config.natsTlsCert === undefined) !== (config.natsTlsKey === undefined)) fail('natsTlsCert and natsTlsKey: give both or neither');
+}
+
+/** Why a --nats entry cannot be a NATS server address, or undefined when it can. */
+export function natsUrlProblem(url: string): string | undefined {
+  const withScheme = url.includes('://') ? url : `nats://${url}`;
+  let parsed: URL;
+  try {
+    parsed = new URL(withScheme);
+  } catch {
+    return `${JSON.stringify(redactUrl(url))} is not a server address (nats://host:4222)`;
+  }
+  if (parsed.protocol !== 'nats:' && parsed.protocol !== 'tls:') return `${JSON.stringify(redactUrl(url))}: expected nats:// or tls://, got ${parsed.protocol.slice(0, -1)}://`;
+  if (!parsed.hostname) return `${JSON.stringify(redactUrl(url))}: no host`;
+  if (parsed.pathname !== '' && parsed.pathname !== '/') return `${JSON.stringify(redactUrl(url))}: a server address has no path`;
+  return undefined;
+}
+
+/** A server URL with any user and password in it replaced, for logs and errors. */
+export function redactUrl(url: string): string {
+  return url.replace(/^([a-z]+:\/\/)[^@/]*@/i, '$1[redacted]@');
+}
+
+/** The host name as a node name: characters a name may not have become `-`. */
+function defaultNodeName(): string {
+  const name = hostname().replace(/[^A-Za-z0-9_.:-]/g, '-').replace(/^[^A-Za-z0-9_]+/, '').slice(0, 64);
+  return NODE_PATTERN.test(name) ? name : 'node';
+}
+
+/** The configuration as safe to log: secrets redacted, credentials in URLs too. */
 export function redactConfig(config: BridgeConfig): Record<string, unknown> {
-  return { ...config, token: config.token ? '[redacted]' : undefined };
+  const out: Record<string, unknown> = { ...config, nats: config.nats.map(redactUrl) };
+  for (const key of SECRET_KEYS) out[key] = (config as Record<string, unknown>)[key] !== undefined ? '[redacted]' : undefined;
+  return out;
 }
 
 /**
@@ -181,8 +273,9 @@ export function redactConfig(config: BridgeConfig): Record<string, unknown> {
  */
 export function configSummary(config: BridgeConfig): string {
   const shown = (value: unknown): string => (Array.isArray(value) ? value.join(',') : String(value));
-  const changed = (Object.keys(DEFAULTS) as Array<keyof BridgeConfig>)
-    .filter((key) => !['host', 'port', 'token', 'allowEval', 'logFormat'].includes(key) && shown(config[key]) !== shown(DEFAULTS[key]))
-    .map((key) => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}=${shown(config[key])}`);
+  const safe = redactConfig(config) as Record<keyof BridgeConfig, unknown>;
+  const changed = (Object.keys(OPTION_DOCS) as Array<keyof BridgeConfig>)
+    .filter((key) => !['host', 'port', 'allowEval', 'logFormat'].includes(key) && !SECRET_KEYS.has(key) && config[key] !== undefined && shown(config[key]) !== shown(DEFAULTS[key]))
+    .map((key) => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}=${shown(safe[key])}`);
   return `token ${config.token ? 'required' : 'off'}, eval ${config.allowEval ? 'on' : 'off'}${changed.length ? `; ${changed.join(' ')}` : ''}`;
 }

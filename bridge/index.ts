@@ -5,5 +5,6 @@ export { resolveConfig, ConfigError, DEFAULTS, type BridgeConfig, type BridgeOpt
 export { injectorScript, loaderSnippet, type InjectorSettings } from './injector-script.js';
 export type { ClientInfo } from './page-client.js';
 export type { JsrpcListener, JsrpcOptions } from './jsrpc/listener.js';
+export type { ClusterStatus, ClusterNodeView, NatsState } from './cluster/cluster.js';
 export type { CallRequest, CallSuccess } from './pending-calls.js';
 export { PagecallError, ERRORS, PROTOCOL_VERSION, type ErrorCode, type WireError } from '../protocol/index.js';

@@ -6,6 +6,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { PROTOCOL_VERSION, closeCodeLabel } from '../protocol/index.js';
 import type { ClientRegistry } from './client-registry.js';
+import type { Cluster } from './cluster/cluster.js';
 import type { PageClient } from './page-client.js';
 import type { HubCounters } from './page-hub.js';
 import type { PendingCalls, SettledCall } from './pending-calls.js';
@@ -91,6 +92,8 @@ export interface MetricsSources {
   counters: HubCounters;
   subscribers: () => number;
   version: string;
+  /** The cluster membership, when the bridge is in one (its gauges exist only then). */
+  cluster?: Cluster | null;
 }
 
 /** One bridge's metrics. */
@@ -156,6 +159,14 @@ export class BridgeMetrics {
     fromHub('pagecall_ws_ignored_results_total', 'Results nobody waited for (late after a timeout, or not the page\'s call).', (c) => c.ignoredResults);
     new Gauge({ name: 'pagecall_event_subscribers', help: 'Open GET /v1/events streams (dashboards).', registers, collect() { this.set(sources.subscribers()); } });
     new Gauge({ name: 'pagecall_info', help: 'Always 1; labels carry the bridge version and protocol version.', labelNames: ['version', 'protocol'], registers }).set({ version: sources.version, protocol: String(PROTOCOL_VERSION) }, 1);
+    const cluster = sources.cluster;
+    if (cluster) {
+      new Gauge({ name: 'pagecall_cluster_nats_connected', help: '1 while this node is connected to NATS, else 0 (it serves its own pages only).', registers, collect() { this.set(cluster.connected ? 1 : 0); } });
+      new Gauge({ name: 'pagecall_cluster_nodes', help: 'Nodes of the cluster this node hears, itself included.', registers, collect() { this.set(cluster.status().nodes.length); } });
+      new Gauge({ name: 'pagecall_cluster_calls_out', help: "This node's calls running on other nodes now.", registers, collect() { this.set(cluster.callsInFlight.out); } });
+      new Gauge({ name: 'pagecall_cluster_calls_in', help: "Other nodes' calls running on this node's pages now.", registers, collect() { this.set(cluster.callsInFlight.in); } });
+      new Counter({ name: 'pagecall_cluster_calls_lost_total', help: 'Calls lost with the node running them (it died, was cut off, or this node lost NATS); each was retried or failed with CLIENT_DISCONNECTED.', registers, collect() { this.reset(); this.inc(cluster.lostCalls); } });
+    }
     processMetrics();
   }
 

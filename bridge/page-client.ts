@@ -27,6 +27,8 @@ export interface ClientInfo {
   inFlight: number;
   served: number;
   failed: number;
+  /** The cluster node holding the page (only when the bridge is in a cluster). */
+  node?: string;
 }
 
 /** A connected page. Frames to a busy page are packed: messages queued in one event-loop turn go out together. */

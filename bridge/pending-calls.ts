@@ -5,7 +5,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { nanoid } from 'nanoid';
-import { PagecallError, type Json, type ResultMessage } from '../protocol/index.js';
+import { PagecallError, type ErrorCode, type Json, type ResultMessage } from '../protocol/index.js';
 import { pickCandidate, type BalancePolicy } from './balancer.js';
 import type { ClientRegistry } from './client-registry.js';
 import type { BridgeConfig } from './config.js';
@@ -54,9 +54,46 @@ export interface SettledCall {
   error: PagecallError | null;
   args: Json[];
   value: Json | undefined;
+  /** The cluster node whose page answered; null when a page of this node did (or no page did). */
+  node: string | null;
 }
 
-type State = 'new' | 'queued' | 'running' | 'done';
+/**
+ * A call as the cluster sees it when it is forwarded to another node (bridge/cluster/). `link` is
+ * the forwarder's own per-call state; the pending table never reads it.
+ */
+export interface ForwardedCall {
+  readonly id: string;
+  readonly request: CallRequest;
+  readonly group: string;
+  readonly action: string;
+  readonly args: Json[];
+  /** performance.now() clock. */
+  readonly deadline: number;
+  readonly timeoutMs: number;
+  readonly retry: boolean;
+  readonly balance: BalancePolicy;
+  link: unknown;
+}
+
+/**
+ * Where calls go that no page of this node can take now: the cluster. Absent on a single node, and
+ * consulted only on the paths that would otherwise queue a call or fail it with NO_CLIENT or
+ * ACTION_NOT_FOUND, so a bridge without a cluster runs exactly as before.
+ */
+export interface CallForwarder {
+  /**
+   * Takes the call for another node (true), or declines (false: NATS is not connected), and the
+   * call goes on as on a single node. `busy`: pages here have the action but no free slot (when no
+   * node takes it, it waits here); otherwise no page here has it. It never settles the call before
+   * returning; it may throw a PagecallError to fail it (PAYLOAD_TOO_LARGE).
+   */
+  forward(call: ForwardedCall, busy: boolean): boolean;
+  /** The call ended here while forwarded (deadline, caller gone, shutdown): tell the node running it. */
+  cancel(call: ForwardedCall, reason: ErrorCode): void;
+}
+
+type State = 'new' | 'queued' | 'running' | 'remote' | 'done';
 
 /**
  * Receives a call's outcome, exactly once, possibly before start() returns. `tag` is what start()
@@ -70,7 +107,7 @@ export interface CallTicket {
 }
 
 /** A call from acceptance to settlement; observers and callbacks see it as a SettledCall. */
-class Call implements SettledCall, CallTicket, LaneLinks<Call> {
+class Call implements SettledCall, CallTicket, ForwardedCall, LaneLinks<Call> {
   readonly requestId: string | undefined;
   readonly group: string;
   readonly action: string;
@@ -83,6 +120,11 @@ class Call implements SettledCall, CallTicket, LaneLinks<Call> {
   attempts = 0;
   error: PagecallError | null = null;
   value: Json | undefined = undefined;
+  node: string | null = null;
+  /** The forwarder's state while the call is forwarded. */
+  link: unknown = null;
+  /** Why an earlier forwarded attempt ended, reported if no other page can take the retry. */
+  lost: PagecallError | null = null;
   state: State = 'new';
   client: PageClient | null = null;
   excluded: PageClient | null = null;
@@ -100,6 +142,8 @@ class Call implements SettledCall, CallTicket, LaneLinks<Call> {
     readonly done: OnCallSettled<never>,
     readonly tag: unknown,
     defaultBalance: BalancePolicy,
+    /** Served by this node's pages only: a call another node forwarded here. */
+    readonly here: boolean,
   ) {
     this.requestId = request.requestId;
     this.group = request.group;
@@ -117,6 +161,12 @@ const round2 = (n: number): number => Math.round(n * 100) / 100;
 export class PendingCalls {
   private readonly running = new Map<string, Call>();
   private readonly queues = new Map<string, Call[]>();
+  /** Calls running on other nodes of the cluster. */
+  private readonly forwarded = new Set<Call>();
+  /** The cluster, when this node is in one (attach()). */
+  private forwarder: CallForwarder | null = null;
+  /** Set while a call the cluster handed back is placed here: it must not go out again. */
+  private placingHere = false;
   private readonly bySignal = new WeakMap<AbortSignal, Set<Call>>();
   /** Every started call's deadline; settling unlinks it in O(1). */
   private readonly deadlines = new DeadlineLanes<Call>((call) => this.expire(call));
@@ -136,6 +186,11 @@ export class PendingCalls {
   /** Calls running in pages. */
   get inFlight(): number {
     return this.running.size;
+  }
+
+  /** Calls handed to other nodes of the cluster and not settled yet. */
+  get forwardedCount(): number {
+    return this.forwarded.size;
   }
 
   /** Calls waiting for a page with a free slot. */
@@ -158,8 +213,25 @@ export class PendingCalls {
    * (a batch of 1,000 calls makes no promise per call); call() is the promise form.
    */
   start<T>(request: CallRequest, done: OnCallSettled<T>, tag: T): CallTicket {
+    return this.begin(request, done, tag, false);
+  }
+
+  /**
+   * Starts a call another node forwarded here: served by this node's pages or not at all (it is
+   * never forwarded again), otherwise as start().
+   */
+  startHere<T>(request: CallRequest, done: OnCallSettled<T>, tag: T): CallTicket {
+    return this.begin(request, done, tag, true);
+  }
+
+  /** Hands calls that no page here can take now to the cluster. */
+  attach(forwarder: CallForwarder): void {
+    this.forwarder = forwarder;
+  }
+
+  private begin<T>(request: CallRequest, done: OnCallSettled<T>, tag: T, here: boolean): CallTicket {
     const timeoutMs = request.timeoutMs ?? this.config.timeoutMs;
-    const call = new Call(this.idPrefix + (++this.lastId).toString(36), request, timeoutMs, performance.now(), done as OnCallSettled<never>, tag, this.config.balance);
+    const call = new Call(this.idPrefix + (++this.lastId).toString(36), request, timeoutMs, performance.now(), done as OnCallSettled<never>, tag, this.config.balance, here);
     // Refused before it started: the caller hears why, observers see no call. Callers validate
     // timeoutMs already; the table refuses a deadline that could never fire all the same.
     if (!isValidTimeout(timeoutMs)) return this.refuse(call, new PagecallError('BAD_REQUEST', `timeoutMs: expected a finite number above 0, got ${String(timeoutMs)}`));
@@ -184,10 +256,83 @@ export class PendingCalls {
     });
   }
 
-  /** Ends a call its caller no longer wants (the HTTP caller went away): CANCELLED, and the page is told. */
-  abandon(ticket: CallTicket): void {
+  /**
+   * Ends a call its caller no longer wants (the HTTP caller went away): CANCELLED, and the page is
+   * told. A node whose caller's deadline passed on another node passes `TIMEOUT`, so the page hears that.
+   */
+  abandon(ticket: CallTicket, reason: 'CANCELLED' | 'TIMEOUT' = 'CANCELLED'): void {
     const call = ticket as Call;
-    if (call.state !== 'done') this.cancel(call, new PagecallError('CANCELLED', 'the caller cancelled the call'));
+    if (call.state !== 'done') this.cancel(call, new PagecallError(reason, reason === 'TIMEOUT' ? `the caller's deadline passed on the node that forwarded ${JSON.stringify(call.action)}` : 'the caller cancelled the call'));
+  }
+
+  /** A forwarded call's answer from the node that ran it; `attempts` is how many pages there tried it. */
+  forwardedResult(ticket: ForwardedCall, answer: { error: PagecallError | null; value?: Json; clientId: string | null; node: string; attempts: number }): void {
+    const call = ticket as Call;
+    if (call.state !== 'remote') return;
+    const error = answer.error;
+    if (error !== null && (error.code === 'CLIENT_DISCONNECTED' || error.code === 'SHUTTING_DOWN')) {
+      // Its page (or the node) went away there: another node may take the retry.
+      this.retryElsewhere(call, Math.max(1, answer.attempts), error);
+      return;
+    }
+    this.forwarded.delete(call);
+    call.attempts += answer.attempts;
+    call.clientId = answer.clientId;
+    call.node = answer.node;
+    call.link = null;
+    this.finish(call, error?.code === 'TIMEOUT' ? this.timeoutError(call, answer.clientId) : error, answer.value);
+  }
+
+  /**
+   * The node running a forwarded call died, was cut off or is shutting down: the call is retried
+   * once (here or on another node) as when a page disconnects, or fails with `error` now.
+   */
+  forwardedLost(ticket: ForwardedCall, error: PagecallError): void {
+    const call = ticket as Call;
+    if (call.state === 'remote') this.retryElsewhere(call, 1, error);
+  }
+
+  private retryElsewhere(call: Call, attempts: number, error: PagecallError): void {
+    this.forwarded.delete(call);
+    call.state = 'new';
+    call.attempts += attempts;
+    call.link = null;
+    if (call.retry && call.attempts < 2 && call.request.clientId === undefined && performance.now() < call.deadline) {
+      call.lost = error;
+      try {
+        this.dispatch(call);
+        return;
+      } catch {
+        // nowhere else to go: report what happened
+      }
+    }
+    this.finish(call, error);
+  }
+
+  /**
+   * No node could take a forwarded call. With `error` null (pages here have the action, or have it
+   * again), it takes a free page here or waits for one; otherwise it fails with `error`, what the
+   * cluster as a whole answers.
+   */
+  forwardedNowhere(ticket: ForwardedCall, error: PagecallError | null): void {
+    const call = ticket as Call;
+    if (call.state !== 'remote') return;
+    this.forwarded.delete(call);
+    call.state = 'new';
+    call.link = null;
+    if (error === null) {
+      // Pages here have the action: the call takes a free one or waits for one (if they are still here).
+      this.placingHere = true;
+      try {
+        this.dispatch(call);
+        return;
+      } catch (e) {
+        error = PagecallError.from(e);
+      } finally {
+        this.placingHere = false;
+      }
+    }
+    this.finish(call, call.lost ?? error);
   }
 
   /** Hands a page's result to its call. Returns false for results nobody waits for (late, foreign). */
@@ -247,7 +392,7 @@ export class PendingCalls {
   /** Stops taking calls, lets running ones finish for `graceMs`, then fails the rest with SHUTTING_DOWN. */
   async drain(graceMs: number): Promise<void> {
     this.accepting = false;
-    if (this.running.size + this.queued > 0) {
+    if (this.running.size + this.queued + this.forwarded.size > 0) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, graceMs);
         this.idleWaiters.push(() => {
@@ -258,6 +403,7 @@ export class PendingCalls {
     }
     const error = new PagecallError('SHUTTING_DOWN', 'the bridge shut down before the call finished');
     for (const call of [...this.running.values()]) this.cancel(call, error);
+    for (const call of [...this.forwarded]) this.cancel(call, error);
     for (const queue of [...this.queues.values()]) for (const call of [...queue]) this.finish(call, error);
     this.deadlines.stop();
   }
@@ -286,15 +432,28 @@ export class PendingCalls {
 
   private dispatch(call: Call): void {
     const { request } = call;
+    // In a cluster, a call no page here has goes out before candidates() would throw for it.
+    if (this.forwarder !== null && !call.here && !this.registry.serves(request.group, request.action, request.clientId) && this.toCluster(call, false)) return;
     const { clients, group } = this.registry.candidates(request.group, request.action, request.clientId);
     const usable = call.excluded ? clients.filter((c) => c !== call.excluded) : clients;
-    if (usable.length === 0) throw new PagecallError('NO_CLIENT', `no other page in group ${JSON.stringify(request.group)} has ${JSON.stringify(request.action)}`);
+    if (usable.length === 0) {
+      if (this.toCluster(call, false)) return;
+      throw new PagecallError('NO_CLIENT', `no other page in group ${JSON.stringify(request.group)} has ${JSON.stringify(request.action)}`);
+    }
     const index = pickCandidate(usable, call.balance, group.cursor++, this.config.maxInFlightPerClient);
     if (index < 0) {
-      this.enqueue(call);
+      if (!this.toCluster(call, true)) this.enqueue(call);
       return;
     }
     this.assign(call, usable[index]!);
+  }
+
+  /** Hands a call no page here can take now to the cluster; false on a single node or when it declines. */
+  private toCluster(call: Call, busy: boolean): boolean {
+    if (this.forwarder === null || call.here || this.placingHere || !this.forwarder.forward(call, busy)) return false;
+    call.state = 'remote';
+    this.forwarded.add(call);
+    return true;
   }
 
   private assign(call: Call, client: PageClient): void {
@@ -355,7 +514,15 @@ export class PendingCalls {
         queue.splice(i, 1);
         this.queued--;
         call.state = 'new';
-        this.finish(call, PagecallError.from(error));
+        clearTimeout(call.queueTimer);
+        // The group's last page here left: another node may still have one.
+        let forwarded = false;
+        try {
+          forwarded = this.toCluster(call, false);
+        } catch (refused) {
+          error = refused;
+        }
+        if (!forwarded) this.finish(call, PagecallError.from(error));
         continue;
       }
       const index = pickCandidate(clients, call.balance, group.cursor++, this.config.maxInFlightPerClient);
@@ -372,13 +539,18 @@ export class PendingCalls {
   }
 
   private expire(call: Call): void {
-    const ms = call.timeoutMs;
-    this.cancel(call, new PagecallError('TIMEOUT', `${JSON.stringify(call.action)} did not finish within ${ms} ms`, { timeoutMs: ms, clientId: call.client?.id ?? null }));
+    this.cancel(call, this.timeoutError(call, call.client?.id ?? null));
   }
 
-  /** Ends a call early and tells its page, if it has one, to stop. */
+  private timeoutError(call: Call, clientId: string | null): PagecallError {
+    const ms = call.timeoutMs;
+    return new PagecallError('TIMEOUT', `${JSON.stringify(call.action)} did not finish within ${ms} ms`, { timeoutMs: ms, clientId });
+  }
+
+  /** Ends a call early and tells its page (or the node running it), if it has one, to stop. */
   private cancel(call: Call, error: PagecallError): void {
     if (call.state === 'running' && call.client) call.client.send({ type: 'cancel', id: call.id, reason: error.code });
+    else if (call.state === 'remote') this.forwarder!.cancel(call, error.code);
     this.finish(call, error);
   }
 
@@ -405,18 +577,20 @@ export class PendingCalls {
     this.deadlines.remove(call);
     if (call.queueTimer) clearTimeout(call.queueTimer);
     if (call.state === 'queued') this.unqueue(call);
+    else if (call.state === 'remote') this.forwarded.delete(call);
     const client = call.client;
     if (client) this.release(call);
     call.state = 'done';
     call.error = error;
     call.value = value;
-    call.clientId = client ? client.id : null;
+    if (client) call.clientId = client.id;
+    else if (call.node === null) call.clientId = null;
     call.durationMs = round2(performance.now() - call.startedAt);
     if (call.request.signal) this.bySignal.get(call.request.signal)?.delete(call);
     this.onSettled(call);
     call.done(call, call.tag as never);
     if (client && this.queues.has(client.group)) this.pump(client.group);
-    if (this.idleWaiters.length > 0 && this.running.size + this.queued === 0) {
+    if (this.idleWaiters.length > 0 && this.running.size + this.queued + this.forwarded.size === 0) {
       const waiters = this.idleWaiters;
       this.idleWaiters = [];
       for (const w of waiters) w();

@@ -155,10 +155,27 @@ export function formatClients(clients: readonly ClientInfo[], now = Date.now()):
       lines.push(`  ${c.id}  ${where}${oneLine(c.title) || (c.context === 'worker' ? '(worker)' : '(untitled)')}`);
       lines.push(`${pad}${oneLine(c.url)}${c.origin && !c.url.startsWith(`${c.origin}/`) && c.url !== c.origin ? `  (origin ${oneLine(c.origin)})` : ''}`);
       lines.push(`${pad}functions: ${c.actions.map(oneLine).join(', ') || '(none yet)'}`);
-      lines.push(`${pad}connected ${ago(c.connectedAt, now)} · in flight ${c.inFlight} · served ${c.served} · failed ${c.failed}`);
+      lines.push(`${pad}connected ${ago(c.connectedAt, now)}${c.node === undefined ? '' : ` · node ${oneLine(c.node)}`} · in flight ${c.inFlight} · served ${c.served} · failed ${c.failed}`);
     }
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** What GET /v1/clients says about the cluster (only when the bridge is in one). */
+export interface ClusterSummary {
+  node: string;
+  nats: string;
+  nodes: string[];
+  missing: string[];
+}
+
+/** The listing's first line in a cluster: the nodes, and which of them did not answer. */
+export function formatClusterLine(cluster: ClusterSummary): string {
+  const nodes = cluster.nodes.map(oneLine).join(', ');
+  let line = `cluster: ${cluster.nodes.length} ${cluster.nodes.length === 1 ? 'node' : 'nodes'} (${nodes}), asked ${oneLine(cluster.node)}`;
+  if (cluster.nats !== 'connected') line += `; NATS ${oneLine(cluster.nats)}: only ${oneLine(cluster.node)}'s pages are listed`;
+  if (cluster.missing.length > 0) line += `; no answer from ${cluster.missing.map(oneLine).join(', ')} (their pages are missing below)`;
+  return `${line}\n`;
 }
 
 /** A result as printed: strings as they are (escaped on a terminal), everything else as indented JSON. */
@@ -190,6 +207,7 @@ export async function clientsCommand(flags: ClientsFlags, output: Output): Promi
   };
   return run(output, flags, work, (body) => {
     const clients = body.clients as ClientInfo[];
+    if (body.cluster !== undefined) output.out(formatClusterLine(body.cluster as ClusterSummary));
     output.out(clients.length === 0 && flags.group !== undefined ? formatEmptyGroup(flags.group, all) : formatClients(clients));
   });
 }
@@ -218,7 +236,7 @@ function remoteOptions(command: Command): Command {
 export function clientsCli(): Command {
   return remoteOptions(
     new Command('clients')
-      .description('list the pages connected to a running bridge, by group')
+      .description('list the pages connected to a running bridge (in a cluster: to every node), by group')
       .option('-g, --group <name>', 'only pages of this group'),
   ).action(async (flags: ClientsFlags) => {
     process.exitCode = await clientsCommand(withEnvToken(flags), stdio);

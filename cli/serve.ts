@@ -2,6 +2,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { startBridge, type Bridge } from '../bridge/bridge.js';
 import { ConfigError, DEFAULTS, DEFAULT_GROUP, type BridgeOptions } from '../bridge/config.js';
+import { shownServers } from '../bridge/cluster/nats-options.js';
 import { loaderSnippet } from '../bridge/injector-script.js';
 import { JSRPC_DEFAULT_PORT } from '../bridge/jsrpc/listener.js';
 import { addConfigOptions, parseWholeNumber, selfCommand } from './flags.js';
@@ -23,6 +24,9 @@ export function banner(bridge: Pick<Bridge, 'url' | 'config' | 'jsrpc'>, group: 
     `  call it:  curl -s ${url}/v1/call -H 'content-type: application/json'${auth} -d '{"group":"${group}","action":"name","args":[]}'`,
     `  pages:    curl -s ${url}/v1/clients${auth}`,
     ...jsrpcLines(bridge, group, auth),
+    ...(bridge.config.nats.length > 0
+      ? [`  cluster:  node ${bridge.config.node} joining over NATS at ${shownServers(bridge.config).join(', ')} (pages of every node answer calls here; curl -s ${url}/v1/cluster${auth})`]
+      : []),
     '',
   ].join('\n');
 }

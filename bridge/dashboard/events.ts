@@ -5,6 +5,22 @@
 import type { ErrorCode } from '../../protocol/errors.js';
 import type { ClientContext } from '../../protocol/messages.js';
 
+/** A cluster as the dashboard shows it (present only when the bridge is in one). */
+export interface ClusterView {
+  /** This node's name. */
+  node: string;
+  /** This node's connection to NATS: while it is not `connected`, only this node's pages are served. */
+  nats: 'connecting' | 'connected' | 'reconnecting' | 'closed';
+  /** When `nats` last changed, ISO time. */
+  since: string;
+  /** Why NATS was lost or refused, if it was. */
+  error: string | null;
+  /** This node first, then the others it hears. */
+  nodes: Array<{ node: string; url: string; pages: number; self: boolean }>;
+  /** Nodes that did not answer the last page listing (their pages are not shown). */
+  missing: string[];
+}
+
 /** A connected page as the dashboard shows it. */
 export interface PageView {
   id: string;
@@ -26,6 +42,8 @@ export interface PageView {
   /** Median and 99th percentile of the page's recent call durations (last 256 calls), in ms. */
   p50Ms: number | null;
   p99Ms: number | null;
+  /** The cluster node holding the page (only when the bridge is in a cluster). */
+  node?: string;
 }
 
 /** One settled call in the recent-calls log. */
@@ -41,6 +59,8 @@ export interface CallView {
   durationMs: number;
   /** `ok` or an error code. */
   outcome: 'ok' | ErrorCode;
+  /** The other cluster node whose page answered (absent when a page of this node did). */
+  node?: string;
   /** The error message (cut to 300 characters) when the call failed. */
   message?: string;
   /** Arguments and result as JSON text cut to 2,000 characters; only with --debug-capture. */
@@ -79,6 +99,7 @@ export interface SnapshotEvent {
   /** Oldest first; the last 120 seconds. */
   rate: RatePoint[];
   totals: Totals;
+  cluster?: ClusterView;
 }
 
 /** What changed since the previous event; sent at most every 500 ms, and only when something did. */
@@ -94,6 +115,8 @@ export interface UpdateEvent {
   /** Seconds completed since the previous event. */
   rate: RatePoint[];
   totals: Totals;
+  /** The cluster, when it changed. */
+  cluster?: ClusterView;
 }
 
 /** Any event on the stream. */

@@ -9,10 +9,11 @@
 import type { ServerResponse } from 'node:http';
 import { PROTOCOL_VERSION } from '../../protocol/index.js';
 import type { ClientRegistry } from '../client-registry.js';
+import type { Cluster } from '../cluster/cluster.js';
 import type { BridgeConfig } from '../config.js';
 import type { PageClient } from '../page-client.js';
 import type { PendingCalls, SettledCall } from '../pending-calls.js';
-import { PUSH_INTERVAL_MS, RATE_SECONDS, RECENT_CALLS, type CallView, type LiveEvent, type PageView, type RatePoint, type SnapshotEvent, type Totals } from './events.js';
+import { PUSH_INTERVAL_MS, RATE_SECONDS, RECENT_CALLS, type CallView, type ClusterView, type LiveEvent, type PageView, type RatePoint, type SnapshotEvent, type Totals } from './events.js';
 
 /** Durations kept per page for its quantiles. */
 export const LATENCY_SAMPLES = 256;
@@ -21,6 +22,8 @@ const CAPTURE_CHARS = 2_000;
 /** A subscriber this far behind is dropped; its EventSource reconnects and gets a fresh snapshot. */
 const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
 const KEEP_ALIVE_MS = 15_000;
+/** How often other nodes' pages are fetched while someone watches. */
+const REMOTE_REFRESH_MS = 1_000;
 
 /** The last LATENCY_SAMPLES durations of one page, in a fixed ring. */
 export class LatencyWindow {
@@ -118,12 +121,19 @@ export class LiveState {
   private readonly subscribers = new Set<ServerResponse>();
   private readonly sampler: NodeJS.Timeout;
   private pusher: NodeJS.Timeout | undefined;
+  /** Other nodes' pages (cluster only), with their JSON to see what changed. */
+  private readonly remote = new Map<string, { view: PageView; json: string }>();
+  private remoteMissing: string[] = [];
+  private remoteFetchedAt = 0;
+  private remoteFetching = false;
+  private pushedCluster = '';
 
   constructor(
     private readonly config: BridgeConfig,
     private readonly registry: ClientRegistry,
     private readonly pending: PendingCalls,
     private readonly version: string,
+    private readonly cluster: Cluster | null = null,
   ) {
     this.sampler = setInterval(() => this.sample(), 1_000);
     this.sampler.unref();
@@ -136,6 +146,8 @@ export class LiveState {
 
   /** Hook: a page joined. */
   onJoin(client: PageClient): void {
+    // A page that moved here from another node is this node's now.
+    this.remote.delete(client.id);
     this.pages.set(client.id, { client, served: 0, failed: 0, latency: new LatencyWindow(), pushedInFlight: client.inFlight });
     this.dirty.add(client.id);
   }
@@ -182,6 +194,7 @@ export class LiveState {
       durationMs: call.durationMs,
       outcome: error ? error.code : 'ok',
     };
+    if (call.node !== null) view.node = call.node;
     if (error) view.message = error.message.length > MESSAGE_CHARS ? `${error.message.slice(0, MESSAGE_CHARS)}…` : error.message;
     if (this.config.debugCapture) {
       view.args = preview(call.args);
@@ -190,11 +203,18 @@ export class LiveState {
     this.calls.push(view);
   }
 
-  /** Everything, as sent first on a new stream. */
-  snapshot(): SnapshotEvent {
+  /** This node's pages as the dashboard shows them. */
+  pageViews(): PageView[] {
     const pages: PageView[] = [];
     for (const page of this.pages.values()) pages.push(this.view(page));
-    return {
+    return pages;
+  }
+
+  /** Everything, as sent first on a new stream. */
+  snapshot(): SnapshotEvent {
+    const pages = this.pageViews();
+    for (const { view } of this.remote.values()) pages.push(view);
+    const snapshot: SnapshotEvent = {
       type: 'snapshot',
       version: this.version,
       protocol: PROTOCOL_VERSION,
@@ -206,6 +226,8 @@ export class LiveState {
       rate: this.rate.toArray(),
       totals: this.totals(),
     };
+    if (this.cluster) snapshot.cluster = this.clusterView();
+    return snapshot;
   }
 
   /** Turns a response into an event stream: a snapshot now, changes as they happen. */
@@ -229,7 +251,9 @@ export class LiveState {
       this.unsentRate = [];
       this.pushedSeq = this.seq;
       this.pushedTotals = '';
+      this.pushedCluster = '';
       this.lastWrite = Date.now();
+      this.fetchRemote();
       this.pusher = setInterval(() => this.push(), PUSH_INTERVAL_MS);
       this.pusher.unref();
     }
@@ -249,7 +273,52 @@ export class LiveState {
   }
 
   private totals(): Totals {
-    return { pages: this.registry.size, inFlight: this.pending.inFlight, waiting: this.pending.waiting, calls: this.totalCalls, failed: this.totalFailed };
+    return { pages: this.registry.size + this.remote.size, inFlight: this.pending.inFlight, waiting: this.pending.waiting, calls: this.totalCalls, failed: this.totalFailed };
+  }
+
+  private clusterView(): ClusterView {
+    const status = this.cluster!.status();
+    return {
+      node: status.node,
+      nats: status.nats,
+      since: status.since,
+      error: status.error,
+      nodes: status.nodes.map((n) => ({ node: n.node, url: n.url, pages: n.pages, self: n.self })),
+      missing: this.remoteMissing,
+    };
+  }
+
+  /** Fetches other nodes' pages (cluster only), at most every REMOTE_REFRESH_MS, one fetch at a time. */
+  private fetchRemote(): void {
+    const cluster = this.cluster;
+    if (!cluster || this.remoteFetching || Date.now() - this.remoteFetchedAt < REMOTE_REFRESH_MS) return;
+    this.remoteFetching = true;
+    cluster.remotePageViews().then(
+      ({ items, missing }) => {
+        this.remoteFetching = false;
+        this.remoteFetchedAt = Date.now();
+        this.remoteMissing = missing;
+        const seen = new Set<string>();
+        for (const view of items) {
+          if (typeof view?.id !== 'string' || this.pages.has(view.id)) continue;
+          seen.add(view.id);
+          const json = JSON.stringify(view);
+          if (this.remote.get(view.id)?.json === json) continue;
+          this.remote.set(view.id, { view, json });
+          this.dirty.add(view.id);
+        }
+        for (const id of [...this.remote.keys()]) {
+          if (seen.has(id)) continue;
+          this.remote.delete(id);
+          this.dirty.delete(id);
+          this.gone.push(id);
+        }
+      },
+      () => {
+        this.remoteFetching = false;
+        this.remoteFetchedAt = Date.now();
+      },
+    );
   }
 
   private view(page: PageRecord): PageView {
@@ -270,6 +339,7 @@ export class LiveState {
       failed: page.failed,
       p50Ms: p50 ?? null,
       p99Ms: p99 ?? null,
+      ...(this.cluster ? { node: this.cluster.name } : {}),
     };
   }
 
@@ -287,7 +357,11 @@ export class LiveState {
     const totals = this.totals();
     const totalsText = `${totals.pages},${totals.inFlight},${totals.waiting},${totals.calls}`;
     const now = Date.now();
-    const idle = this.dirty.size === 0 && this.gone.length === 0 && this.seq === this.pushedSeq && this.unsentRate.length === 0 && totalsText === this.pushedTotals;
+    this.fetchRemote();
+    const cluster = this.cluster ? this.clusterView() : undefined;
+    const clusterText = cluster ? JSON.stringify(cluster) : '';
+    const idle =
+      this.dirty.size === 0 && this.gone.length === 0 && this.seq === this.pushedSeq && this.unsentRate.length === 0 && totalsText === this.pushedTotals && clusterText === this.pushedCluster;
     if (idle) {
       if (now - this.lastWrite >= KEEP_ALIVE_MS) this.broadcast(': keep-alive\n\n', now);
       return;
@@ -296,6 +370,10 @@ export class LiveState {
     for (const id of this.dirty) {
       const page = this.pages.get(id);
       if (page) pages.push(this.view(page));
+      else {
+        const remote = this.remote.get(id);
+        if (remote) pages.push(remote.view);
+      }
     }
     const since = this.pushedSeq;
     const event: LiveEvent = {
@@ -307,6 +385,8 @@ export class LiveState {
       rate: this.unsentRate,
       totals,
     };
+    if (cluster && clusterText !== this.pushedCluster) event.cluster = cluster;
+    this.pushedCluster = clusterText;
     this.dirty.clear();
     this.gone = [];
     this.unsentRate = [];

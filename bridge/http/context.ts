@@ -1,6 +1,7 @@
 /** What HTTP route handlers get: the bridge's parts, and the handler signature every route shares. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ClientRegistry } from '../client-registry.js';
+import type { Cluster } from '../cluster/cluster.js';
 import type { BridgeConfig } from '../config.js';
 import type { LiveState } from '../dashboard/live-state.js';
 import type { Logger } from '../logger.js';
@@ -18,6 +19,8 @@ export interface HttpContext {
   readonly metrics: BridgeMetrics;
   readonly log: Logger;
   readonly version: string;
+  /** The cluster membership, or null for a single bridge. */
+  readonly cluster: Cluster | null;
 }
 
 /** Path parameters by name (`:id` → `params.id`), percent-decoded. */

@@ -38,7 +38,8 @@ function respondToCall(ctx: HttpContext, res: ServerResponse, request: CallReque
     (call: SettledCall) => {
       if (gone) return;
       if (call.error) reportError(ctx, res, call.error, requestId);
-      else sendJson(res, 200, { ok: true, result: call.value, clientId: call.clientId, durationMs: call.durationMs }, ['x-request-id', requestId, 'x-pagecall-client', call.clientId!]);
+      else if (call.node === null) sendJson(res, 200, { ok: true, result: call.value, clientId: call.clientId, durationMs: call.durationMs }, ['x-request-id', requestId, 'x-pagecall-client', call.clientId!]);
+      else sendJson(res, 200, { ok: true, result: call.value, clientId: call.clientId, durationMs: call.durationMs }, ['x-request-id', requestId, 'x-pagecall-client', call.clientId!, 'x-pagecall-node', call.node]);
     },
     undefined,
   );
@@ -132,22 +133,38 @@ export async function handleEval(ctx: HttpContext, req: IncomingMessage, res: Se
   await callFromBody(ctx, req, res, requestId, parseEvalBody);
 }
 
-/** GET /v1/clients?group= */
-export function listClients(ctx: HttpContext, req: IncomingMessage, res: ServerResponse): void {
+/** GET /v1/clients?group=: in a cluster, every node's pages, each with its `node`. */
+export async function listClients(ctx: HttpContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const group = queryOf(req).get('group') ?? undefined;
-  sendJson(res, 200, { ok: true, clients: ctx.registry.list(group).map((c) => c.info()) });
-}
-
-/** DELETE /v1/clients/:id */
-export function kickClient(ctx: HttpContext, _req: IncomingMessage, res: ServerResponse, _requestId: string, params: RouteParams): void {
-  const id = params.id ?? '';
-  const client = ctx.registry.get(id);
-  if (!client) {
-    sendError(res, new PagecallError('CLIENT_NOT_FOUND', `no page with client id ${JSON.stringify(id)} is connected`, { clientId: id }));
+  const local = ctx.registry.list(group).map((c) => c.info());
+  if (!ctx.cluster) {
+    sendJson(res, 200, { ok: true, clients: local });
     return;
   }
-  ctx.hub.kick(client);
+  const { items, missing } = await ctx.cluster.listClients(local, group);
+  const status = ctx.cluster.status();
+  sendJson(res, 200, { ok: true, clients: items, cluster: { node: status.node, nats: status.nats, nodes: status.nodes.map((n) => n.node), missing } });
+}
+
+/** DELETE /v1/clients/:id: a page of any node of the cluster. */
+export async function kickClient(ctx: HttpContext, _req: IncomingMessage, res: ServerResponse, _requestId: string, params: RouteParams): Promise<void> {
+  const id = params.id ?? '';
+  const client = ctx.registry.get(id);
+  if (client) ctx.hub.kick(client);
+  else if (!(await ctx.cluster?.kick(id))) {
+    sendError(res, new PagecallError('CLIENT_NOT_FOUND', `no page with client id ${JSON.stringify(id)} is connected${ctx.cluster ? ' to any node' : ''}`, { clientId: id }));
+    return;
+  }
   sendJson(res, 200, { ok: true, clientId: id });
+}
+
+/** GET /v1/cluster: this node's view of its cluster (NATS state, nodes); 404 NOT_FOUND on a single bridge. */
+export function clusterStatus(ctx: HttpContext, _req: IncomingMessage, res: ServerResponse): void {
+  if (!ctx.cluster) {
+    sendError(res, new PagecallError('NOT_FOUND', 'this bridge is not in a cluster; start it with --nats <url> to join one'));
+    return;
+  }
+  sendJson(res, 200, { ok: true, cluster: ctx.cluster.status() });
 }
 
 // Pages probe /health before connecting (Chrome's Local Network Access prompt is triggered by a
@@ -170,7 +187,18 @@ export function healthPreflight(_ctx: HttpContext, _req: IncomingMessage, res: S
 /** GET /health */
 export function health(ctx: HttpContext, _req: IncomingMessage, res: ServerResponse): void {
   healthHeaders(res);
-  sendJson(res, 200, { ok: true, name: 'pagecall', version: ctx.version, protocol: PROTOCOL_VERSION, clients: ctx.registry.size, tokenRequired: ctx.config.token !== undefined });
+  const body: Record<string, unknown> = { ok: true, name: 'pagecall', version: ctx.version, protocol: PROTOCOL_VERSION, clients: ctx.registry.size, tokenRequired: ctx.config.token !== undefined };
+  if (ctx.cluster) {
+    // Public (pages probe it): the state only, not the NATS server or the other nodes' addresses.
+    const status = ctx.cluster.status();
+    body.cluster = {
+      node: status.node,
+      nats: status.nats,
+      nodes: status.nodes.length,
+      ...(status.nats === 'connected' ? {} : { note: "NATS is not reachable: this node serves its own pages only, and keeps trying to rejoin" }),
+    };
+  }
+  sendJson(res, 200, body);
 }
 
 /** GET /injector.js?group=&clientId=&token=: the page client, preconfigured to connect back here. */

@@ -103,6 +103,8 @@ export interface ClientInfo {
   inFlight: number;
   served: number;
   failed: number;
+  /** The cluster node holding the page (only when the bridge is in a cluster). */
+  node?: string;
 }
 
 /** GET /health. */

@@ -7,7 +7,7 @@
  * reference so drift on a noisy machine hits both alike; every figure is a median of rounds.
  *
  * Options: --rounds N (default 3), --seconds S per round (default 4), --only a,b (scenario names:
- * echo, cpu, batch, tabs, attached, launched, clients, memory), --out FILE (default bench-results/latest.json),
+ * echo, cpu, batch, tabs, attached, launched, clients, cluster, memory), --out FILE (default bench-results/latest.json),
  * --conns 1,16,64 (single-call connection counts), --profile (the bridge writes a V8 CPU profile
  * to bench-results/profiles/; summarize it with profile-summary.ts).
  */
@@ -23,6 +23,7 @@ import autocannon from 'autocannon';
 import { chromium } from 'playwright-core';
 import { launch } from '../../launcher/launch.js';
 import { startSite, type TestSite } from '../helpers/browser.js';
+import { startNatsServer } from '../helpers/nats-server.js';
 import { startBrowser, type BenchBrowser } from './chromium.js';
 import { clientScenarios } from './clients.js';
 import { startCpuCount } from './cpu-usage.js';
@@ -110,9 +111,9 @@ function startChild<Reply extends { type: string }>(file: string, args: string[]
   } as Child<Reply>;
 }
 
-async function startBridgeProcess(): Promise<{ child: Child<BridgeReply>; url: string; key: string }> {
+async function startBridgeProcess(options?: Record<string, unknown>): Promise<{ child: Child<BridgeReply>; url: string; key: string }> {
   const profile = flags.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(root, 'bench-results', 'profiles')}`] : [];
-  const child = startChild<BridgeReply>('bridge-process.mjs', [], ['--expose-gc', '--no-warnings', ...profile]);
+  const child = startChild<BridgeReply>('bridge-process.mjs', options ? [JSON.stringify(options)] : [], ['--expose-gc', '--no-warnings', ...profile]);
   const ready = await child.next<Extract<BridgeReply, { type: 'ready' }>>('ready');
   return { child, url: `http://127.0.0.1:${ready.port}`, key: ready.key };
 }
@@ -402,7 +403,7 @@ async function main(): Promise<void> {
   let bridge: { child: Child<BridgeReply>; url: string; key: string } | undefined;
   let forwarder: Child<ForwarderReply> | undefined;
   try {
-    const throughput = ['echo', 'cpu', 'batch', 'tabs', 'attached', 'launched', 'clients'].some(wanted);
+    const throughput = ['echo', 'cpu', 'batch', 'tabs', 'attached', 'launched', 'clients', 'cluster'].some(wanted);
     if (throughput) {
       site = await startSite({ '/bench': page });
       bridge = await startBridgeProcess();
@@ -561,6 +562,51 @@ async function main(): Promise<void> {
         say(table(clients.rows));
         say();
         verdicts.push(...clients.verdicts);
+      }
+
+      if (wanted('cluster')) {
+        // Two bridge processes on one nats-server: the tab joins node a; callers call node a
+        // (local) or node b (forwarded to a over NATS), alternating in the same run.
+        const nats = await startNatsServer();
+        const nodes: Array<{ child: Child<BridgeReply>; url: string }> = [];
+        try {
+          for (const node of ['bench-a', 'bench-b']) nodes.push(await startBridgeProcess({ nats: [nats.url], node }));
+          const [nodeA, nodeB] = nodes as [(typeof nodes)[0], (typeof nodes)[0]];
+          await browser.open(`${site.url}/bench?mode=pagecall&group=cluster&bridge=${encodeURIComponent(nodeA.url)}`);
+          await waitForClients(nodeA.child, 'cluster', 1);
+          // Node b has joined once a call through it reaches the tab.
+          const until = Date.now() + 30_000;
+          for (;;) {
+            try {
+              if ((await callBridge(nodeB.url, 'cluster', 'echo', ['ping'])) === 'ping') break;
+            } catch (error) {
+              if (Date.now() > until) throw error;
+            }
+            await new Promise((r) => setTimeout(r, 100));
+          }
+          const target = (name: string, node: (typeof nodes)[0]): Target => ({ name, url: `${node.url}/v1/call`, body: callBody('cluster', 'echo', echoBody), callsPerRequest: 1, pid: node.child.proc.pid! });
+          const clusterRows = [['echo through a cluster', 'conns', 'local node/s', 'p50', 'p99', 'remote node/s', 'p50', 'p99', 'ratio', 'p50 added ms']];
+          const cluster: Record<string, Measured[]> = {};
+          for (const c of [1, 64]) {
+            const m = await compare([target('local', nodeA), target('remote', nodeB)], c);
+            cluster[`echo-${c}`] = m;
+            const [local, remote] = m as [Measured, Measured];
+            clusterRows.push(['', String(c), fmt(local.callsPerSecond), fmt(local.p50Ms, 2), fmt(local.p99Ms, 2), fmt(remote.callsPerSecond), fmt(remote.p50Ms, 2), fmt(remote.p99Ms, 2), `${fmt(remote.callsPerSecond / local.callsPerSecond, 2)}×`, fmt(remote.p50Ms - local.p50Ms, 3)]);
+          }
+          results.cluster = cluster;
+          say('A call through another node of a cluster (NATS) vs. the node holding the tab');
+          say(table(clusterRows));
+          say();
+          const [local64, remote64] = cluster['echo-64']! as [Measured, Measured];
+          const ratio = remote64.callsPerSecond / local64.callsPerSecond;
+          verdicts.push({ target: 'cluster: remote node, 64 conns', goal: '≥ 0.7× the local node', measured: `${fmt(ratio, 2)}× (${fmt(remote64.callsPerSecond)} vs ${fmt(local64.callsPerSecond)})`, met: ratio >= 0.7, by: `${fmt((ratio / 0.7 - 1) * 100, 0)}%` });
+          const [local1, remote1] = cluster['echo-1']! as [Measured, Measured];
+          const added = remote1.p50Ms - local1.p50Ms;
+          verdicts.push({ target: 'cluster: remote node, p50 added', goal: '≤ 0.3 ms', measured: `${fmt(added, 3)} ms (${fmt(remote1.p50Ms, 3)} vs ${fmt(local1.p50Ms, 3)})`, met: added <= 0.3, by: `${fmt((0.3 / Math.max(added, 0.001) - 1) * 100, 0)}%` });
+        } finally {
+          for (const node of nodes.reverse()) await node.child.close();
+          await nats.close();
+        }
       }
 
       if (wanted('attached')) {

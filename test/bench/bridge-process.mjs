@@ -4,7 +4,8 @@
 //
 // IPC from the bench: {type: 'memory', gc?} -> {type: 'memory', rss, heapUsed, inFlight}
 //                     {type: 'clients', group} -> {type: 'clients', count}
-// and {type: 'ready', port, key} once listening (key: the page key pages must send).
+// and {type: 'ready', port, key} once listening (key: the page key pages must send). argv[2], when
+// given, is JSON of more bridge options (the cluster scenario passes {nats, node}).
 import { pino } from 'pino';
 import { startBridge } from '../../dist/bridge/index.js';
 
@@ -20,7 +21,8 @@ process.on('warning', (warning) => {
 
 // Errors only: logging per call would be measured too.
 const logger = pino({ level: 'error' }, { write: (line) => process.stderr.write(`bench bridge: ${line}`) });
-const bridge = await startBridge({ port: 0, logger, shutdownGraceMs: 0 });
+const extra = process.argv[2] ? JSON.parse(process.argv[2]) : {};
+const bridge = await startBridge({ port: 0, logger, shutdownGraceMs: 0, ...extra });
 
 process.on('message', (message) => {
   if (message.type === 'memory') {

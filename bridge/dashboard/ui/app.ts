@@ -3,7 +3,7 @@
  * a call and the injector snippet. Live data comes from GET /v1/events; actions use the HTTP API.
  * Page-supplied text is only ever set with textContent (see dom.ts).
  */
-import { RATE_SECONDS, RECENT_CALLS, type CallView, type LiveEvent, type PageView, type RatePoint, type Totals } from '../events.js';
+import { RATE_SECONDS, RECENT_CALLS, type CallView, type ClusterView, type LiveEvent, type PageView, type RatePoint, type Totals } from '../events.js';
 import { drawChart } from './chart.js';
 import { byId, el, setText } from './dom.js';
 import { readEvents } from './event-stream.js';
@@ -42,6 +42,8 @@ let lastSeq = 0;
 let rate: RatePoint[] = [];
 let debugCapture = false;
 let tokenRequired = false;
+/** The cluster this bridge is a node of, or null for a single bridge. */
+let cluster: ClusterView | null = null;
 /** server clock − local clock, so ages are right even when the clocks differ. */
 let clockOffset = 0;
 
@@ -55,6 +57,7 @@ function apply(event: LiveEvent): void {
     rate = [];
     debugCapture = event.debugCapture;
     tokenRequired = event.tokenRequired;
+    cluster = event.cluster ?? null;
     setText(byId('version'), `v${event.version} · protocol ${event.protocol}`);
     setText(byId('capture-note'), debugCapture ? 'arguments and results shown (--debug-capture)' : 'arguments and results hidden (start the bridge with --debug-capture to see them)');
     byId('calls-body').replaceChildren();
@@ -62,7 +65,9 @@ function apply(event: LiveEvent): void {
   } else {
     for (const id of event.gone) pages.delete(id);
     for (const p of event.pages) pages.set(p.id, p);
+    if (event.cluster) cluster = event.cluster;
   }
+  renderCluster();
   addCalls(event.calls);
   for (const point of event.rate) if (rate.length === 0 || point.t > rate[rate.length - 1]!.t) rate.push(point);
   if (rate.length > RATE_SECONDS) rate = rate.slice(-RATE_SECONDS);
@@ -92,11 +97,38 @@ function renderTotals(totals: Totals): void {
   setText(byId('label-rate'), plural(perSecond, 'call/s', 'calls/s'));
 }
 
+/** The cluster pill: this node, NATS's state and the nodes; red while NATS is unreachable. */
+function renderCluster(): void {
+  const pill = byId('cluster');
+  pill.hidden = cluster === null;
+  if (!cluster) return;
+  const connected = cluster.nats === 'connected';
+  pill.className = `pill ${connected ? 'pill-live' : 'pill-down'}`;
+  pill.dataset.nats = cluster.nats;
+  const others = cluster.nodes.length - 1;
+  setText(
+    pill,
+    connected
+      ? `node ${cluster.node} · ${countOf(cluster.nodes.length, 'node')}${cluster.missing.length ? ` · ${cluster.missing.length} not answering` : ''}`
+      : `node ${cluster.node} · NATS ${cluster.nats === 'connecting' ? 'not reached yet' : 'unreachable'}: this node's pages only`,
+  );
+  const lines = [
+    `NATS: ${cluster.nats} since ${new Date(cluster.since).toLocaleTimeString()}`,
+    ...(cluster.error ? [`last error: ${cluster.error}`] : []),
+    `nodes: ${cluster.nodes.map((n) => `${n.node}${n.self ? ' (this one)' : ''} · ${countOf(n.pages, 'page')}`).join(', ')}`,
+    ...(cluster.missing.length ? [`not answering: ${cluster.missing.join(', ')}`] : []),
+    ...(others === 0 && connected ? ['no other node heard yet'] : []),
+  ];
+  pill.title = lines.join('\n');
+}
+
 // ---- pages --------------------------------------------------------------------------------
 
 interface Row {
   tr: HTMLTableRowElement;
   title: HTMLElement;
+  /** The node holding the page (cluster only). */
+  node: HTMLElement | null;
   url: HTMLElement;
   context: HTMLElement;
   functions: HTMLElement;
@@ -123,7 +155,9 @@ const groupBoxes = new Map<string, GroupBox>();
 /** Fixed column widths, so the tables of all groups line up. */
 function columns(): HTMLTableColElement {
   const group = el('colgroup');
-  for (const className of ['c-page', 'c-fn', 'c-age', 'c-num', 'c-num', 'c-num', 'c-num', 'c-num', 'c-kick']) group.append(el('col', { className }));
+  const names = ['c-page', 'c-fn', 'c-age', 'c-num', 'c-num', 'c-num', 'c-num', 'c-num', 'c-kick'];
+  if (cluster) names.splice(1, 0, 'c-node');
+  for (const className of names) group.append(el('col', { className }));
   return group;
 }
 
@@ -131,7 +165,9 @@ function createGroup(name: string): GroupBox {
   const countNode = el('span', { className: 'muted' });
   const tbody = el('tbody');
   const head = el('tr');
-  for (const [label, numeric] of [['page', false], ['functions', false], ['connected', true], ['in flight', true], ['served', true], ['errors', true], ['p50 ms', true], ['p99 ms', true], ['', false]] as const) {
+  const labels: Array<readonly [string, boolean]> = [['page', false], ['functions', false], ['connected', true], ['in flight', true], ['served', true], ['errors', true], ['p50 ms', true], ['p99 ms', true], ['', false]];
+  if (cluster) labels.splice(1, 0, ['node', false]);
+  for (const [label, numeric] of labels) {
     head.append(el('th', { text: label, ...(numeric ? { className: 'num' } : {}) }));
   }
   const box = el(
@@ -156,6 +192,7 @@ function createRow(page: PageView): Row {
   const row: Row = {
     tr: el('tr', { attrs: { 'data-client-id': page.id } }),
     title,
+    node: cluster ? el('td', { className: 'node mono' }) : null,
     url,
     context,
     functions: el('div', { className: 'functions' }),
@@ -169,7 +206,7 @@ function createRow(page: PageView): Row {
     kick,
     connectedAt: page.connectedAt,
   };
-  row.tr.append(el('td', { className: 'page' }, title, url, id), el('td', { className: 'fn' }, row.functions), row.connected, row.inFlight, row.served, row.errors, row.p50, row.p99, el('td', {}, kick));
+  row.tr.append(el('td', { className: 'page' }, title, url, id), ...(row.node ? [row.node] : []), el('td', { className: 'fn' }, row.functions), row.connected, row.inFlight, row.served, row.errors, row.p50, row.p99, el('td', {}, kick));
   rows.set(page.id, row);
   return row;
 }
@@ -182,6 +219,7 @@ function updateRow(row: Row, page: PageView): void {
   // A tab's top document is the usual case; frames and workers are said.
   setText(row.context, page.context === 'top' ? '' : ` · ${page.context}`);
   row.context.title = page.context === 'frame' ? 'a child frame of a tab' : page.context === 'worker' ? 'a dedicated worker' : '';
+  if (row.node) setText(row.node, page.node ?? '');
   const key = page.actions.join('\n');
   if (key !== row.functionsKey) {
     row.functionsKey = key;
@@ -280,7 +318,7 @@ function callRow(call: CallView): HTMLTableRowElement {
     { attrs: { 'data-seq': String(call.seq) } },
     el('td', { className: 'mono', text: clock(call.at), title: call.requestId ? `request ${call.requestId}` : 'Node API call' }),
     el('td', {}, el('span', { className: 'muted', text: `${call.group} · ` }), el('span', { className: 'mono', text: call.action })),
-    el('td', { className: 'mono muted', text: call.clientId ?? '–' }),
+    el('td', { className: 'mono muted', text: `${call.clientId ?? '–'}${call.node ? ` @ ${call.node}` : ''}`, title: call.node ? `served by a page of node ${call.node}` : '' }),
     el('td', { className: 'num', text: ms(call.durationMs) }),
     el('td', {}, el('span', { className: `outcome ${ok ? 'ok' : 'failed'}`, text: call.outcome })),
     el('td', { className: 'details mono', text: details, title: details }),

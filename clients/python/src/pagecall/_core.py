@@ -340,6 +340,8 @@ class ClientInfo:
     #: Calls it answered, and how many of them failed.
     served: int
     failed: int
+    #: The cluster node holding the page (None when the bridge is not in a cluster).
+    node: Optional[str] = None
 
     @classmethod
     def from_wire(cls, raw: Mapping[str, Any]) -> "ClientInfo":
@@ -362,6 +364,7 @@ class ClientInfo:
             in_flight=int(raw.get("inFlight") or 0),
             served=int(raw.get("served") or 0),
             failed=int(raw.get("failed") or 0),
+            node=raw.get("node") if isinstance(raw.get("node"), str) else None,
         )
 
 
