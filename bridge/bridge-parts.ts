@@ -6,12 +6,14 @@
 import type { ClientRegistry } from './client-registry.js';
 import type { PageHub } from './page-hub.js';
 import type { PendingCalls } from './pending-calls.js';
+import type { StreamHub } from './streams/stream-hub.js';
 
-/** The registry, pending-call table and page hub of one bridge. */
+/** The registry, pending-call table, page hub and stream topics of one bridge. */
 export interface BridgeParts {
   readonly registry: ClientRegistry;
   readonly pending: PendingCalls;
   readonly hub: PageHub;
+  readonly streams: StreamHub;
 }
 
 const byBridge = new WeakMap<object, BridgeParts>();

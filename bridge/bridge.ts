@@ -19,6 +19,8 @@ import { packageVersion } from './package-root.js';
 import type { ClientInfo } from './page-client.js';
 import { PageHub } from './page-hub.js';
 import { PendingCalls, type CallRequest, type CallSuccess, type SettledCall } from './pending-calls.js';
+import { StreamHub } from './streams/stream-hub.js';
+import { STREAM_PATH, StreamSockets } from './streams/stream-routes.js';
 
 /** Options of a call made from Node. */
 export interface CallOptions {
@@ -52,6 +54,8 @@ export class Bridge {
   private readonly server: Server;
   private readonly live: LiveState;
   private readonly metrics: BridgeMetrics;
+  private readonly streams: StreamHub;
+  private readonly streamSockets: StreamSockets;
   private closing: Promise<void> | undefined;
   /** Request ids the bridge makes up: unique per bridge run, cheap (a counter), not secret. */
   private readonly requestIdPrefix = `${nanoid(8)}-`;
@@ -62,6 +66,8 @@ export class Bridge {
     this.config = resolveConfig(rest, env ?? {});
     this.log = logger ?? createLogger(this.config);
     this.pending = new PendingCalls(this.registry, this.config, (call) => this.onSettled(call));
+    this.streams = new StreamHub(this.config, this.log);
+    this.streamSockets = new StreamSockets(this.config, this.streams, this.log);
     this.hub = new PageHub(this.config, this.registry, this.pending, this.log, {
       onJoin: (client) => {
         this.live.onJoin(client);
@@ -71,12 +77,14 @@ export class Bridge {
       onLeave: (client, code) => {
         this.live.onLeave(client);
         this.metrics.onLeave(client, code);
+        this.streams.clientLeft(client);
       },
+      onEvents: (client, message) => this.streams.publish(client, message),
     });
-    this.live = new LiveState(this.config, this.registry, this.pending, this.version);
-    this.metrics = new BridgeMetrics({ registry: this.registry, pending: this.pending, counters: this.hub.counters, subscribers: () => this.live.subscriberCount, version: this.version });
-    registerBridgeParts(this, { registry: this.registry, pending: this.pending, hub: this.hub });
-    const http = { config: this.config, registry: this.registry, pending: this.pending, hub: this.hub, live: this.live, metrics: this.metrics, log: this.log, version: this.version };
+    this.live = new LiveState(this.config, this.registry, this.pending, this.version, this.streams);
+    this.metrics = new BridgeMetrics({ registry: this.registry, pending: this.pending, counters: this.hub.counters, subscribers: () => this.live.subscriberCount, streams: this.streams, version: this.version });
+    registerBridgeParts(this, { registry: this.registry, pending: this.pending, hub: this.hub, streams: this.streams });
+    const http = { config: this.config, registry: this.registry, pending: this.pending, hub: this.hub, live: this.live, streams: this.streams, metrics: this.metrics, log: this.log, version: this.version };
     this.server = createServer({ keepAlive: true }, createRouter(http, ROUTES, () => this.requestIdPrefix + (++this.lastRequestId).toString(36)));
     this.server.on('upgrade', this.onUpgrade);
     this.server.on('clientError', (error, socket) => {
@@ -167,6 +175,8 @@ export class Bridge {
       this.log.info({ inFlight: this.pending.inFlight, graceMs }, 'shutting down');
       await this.pending.drain(graceMs);
       this.hub.close();
+      this.streams.close();
+      this.streamSockets.close();
       this.live.close();
       await new Promise<void>((resolve) => {
         this.server.close(() => resolve());
@@ -180,6 +190,10 @@ export class Bridge {
   private readonly onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     socket.on('error', () => socket.destroy());
     const path = (req.url ?? '').split('?')[0];
+    if (path === STREAM_PATH) {
+      this.streamSockets.handleUpgrade(req, socket, head);
+      return;
+    }
     if (path !== WS_PATH) {
       socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\n\r\n');
       return;

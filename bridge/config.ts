@@ -33,6 +33,9 @@ const schema = z.strictObject({
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),
   logFormat: z.enum(['auto', 'pretty', 'json']),
   debugCapture: z.boolean(),
+  streamHistory: z.number().int().min(1).max(1_000_000),
+  streamSubscriberBytes: z.number().int().min(1024),
+  streamSlowPolicy: z.enum(['drop', 'disconnect']),
 });
 
 /** The resolved, frozen configuration. */
@@ -68,6 +71,9 @@ export const DEFAULTS: BridgeConfig = Object.freeze({
   logLevel: 'info',
   logFormat: 'auto',
   debugCapture: false,
+  streamHistory: 1_000,
+  streamSubscriberBytes: 1 * MiB,
+  streamSlowPolicy: 'drop',
 });
 
 type Kind = 'string' | 'int' | 'bool' | 'list';
@@ -97,6 +103,9 @@ export const OPTION_DOCS: Record<keyof BridgeConfig, { kind: Kind; help: string 
   logLevel: { kind: 'string', help: 'trace, debug, info, warn, error, fatal or silent' },
   logFormat: { kind: 'string', help: 'auto (pretty on a terminal), pretty or json' },
   debugCapture: { kind: 'bool', help: 'include call arguments and results in logs and the dashboard' },
+  streamHistory: { kind: 'int', help: 'entries each stream topic keeps for subscribers that resume (Last-Event-ID) or fall behind' },
+  streamSubscriberBytes: { kind: 'int', help: 'bytes a stream subscriber may leave unread before it counts as slow' },
+  streamSlowPolicy: { kind: 'string', help: 'a slow subscriber that falls behind the history: drop (it gets a gap marker) or disconnect' },
 };
 
 /** `maxBodyBytes` → `PAGECALL_MAX_BODY_BYTES`. */

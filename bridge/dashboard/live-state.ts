@@ -12,7 +12,8 @@ import type { ClientRegistry } from '../client-registry.js';
 import type { BridgeConfig } from '../config.js';
 import type { PageClient } from '../page-client.js';
 import type { PendingCalls, SettledCall } from '../pending-calls.js';
-import { PUSH_INTERVAL_MS, RATE_SECONDS, RECENT_CALLS, type CallView, type LiveEvent, type PageView, type RatePoint, type SnapshotEvent, type Totals } from './events.js';
+import type { StreamHub } from '../streams/stream-hub.js';
+import { PUSH_INTERVAL_MS, RATE_SECONDS, RECENT_CALLS, type CallView, type LiveEvent, type PageView, type RatePoint, type SnapshotEvent, type StreamView, type Totals } from './events.js';
 
 /** Durations kept per page for its quantiles. */
 export const LATENCY_SAMPLES = 256;
@@ -114,6 +115,7 @@ export class LiveState {
   private secondOk = 0;
   private secondFailed = 0;
   private pushedTotals = '';
+  private pushedStreams = '';
   private lastWrite = 0;
   private readonly subscribers = new Set<ServerResponse>();
   private readonly sampler: NodeJS.Timeout;
@@ -124,6 +126,7 @@ export class LiveState {
     private readonly registry: ClientRegistry,
     private readonly pending: PendingCalls,
     private readonly version: string,
+    private readonly streams: StreamHub,
   ) {
     this.sampler = setInterval(() => this.sample(), 1_000);
     this.sampler.unref();
@@ -204,8 +207,16 @@ export class LiveState {
       pages,
       calls: this.calls.toArray(),
       rate: this.rate.toArray(),
+      streams: this.streamViews(),
       totals: this.totals(),
     };
+  }
+
+  private streamViews(): StreamView[] {
+    return this.streams
+      .summaries()
+      .map(({ group, topic, subscribers, publishers, events, errors, droppedByPages, missedBySubscribers, kept, lastAt }) => ({ group, topic, subscribers, publishers, events, errors, droppedByPages, missedBySubscribers, kept, lastAt }))
+      .sort((a, b) => (a.group === b.group ? (a.topic < b.topic ? -1 : 1) : a.group < b.group ? -1 : 1));
   }
 
   /** Turns a response into an event stream: a snapshot now, changes as they happen. */
@@ -229,6 +240,7 @@ export class LiveState {
       this.unsentRate = [];
       this.pushedSeq = this.seq;
       this.pushedTotals = '';
+      this.pushedStreams = JSON.stringify(this.streamViews());
       this.lastWrite = Date.now();
       this.pusher = setInterval(() => this.push(), PUSH_INTERVAL_MS);
       this.pusher.unref();
@@ -285,7 +297,10 @@ export class LiveState {
     const totals = this.totals();
     const totalsText = `${totals.pages},${totals.inFlight},${totals.waiting},${totals.calls}`;
     const now = Date.now();
-    const idle = this.dirty.size === 0 && this.gone.length === 0 && this.seq === this.pushedSeq && this.unsentRate.length === 0 && totalsText === this.pushedTotals;
+    const streams = this.streamViews();
+    const streamsText = JSON.stringify(streams);
+    const streamsChanged = streamsText !== this.pushedStreams;
+    const idle = !streamsChanged && this.dirty.size === 0 && this.gone.length === 0 && this.seq === this.pushedSeq && this.unsentRate.length === 0 && totalsText === this.pushedTotals;
     if (idle) {
       if (now - this.lastWrite >= KEEP_ALIVE_MS) this.broadcast(': keep-alive\n\n', now);
       return;
@@ -305,6 +320,8 @@ export class LiveState {
       rate: this.unsentRate,
       totals,
     };
+    if (streamsChanged) event.streams = streams;
+    this.pushedStreams = streamsText;
     this.dirty.clear();
     this.gone = [];
     this.unsentRate = [];

@@ -2,9 +2,11 @@ import { PROTOCOL_VERSION } from '../../protocol/version.js';
 import { pageDocument } from './builtins.js';
 import { Client } from './client.js';
 import { CspWatch } from './diagnose.js';
+import { EventQueue } from './emit.js';
 import { checkActionName, pathFunction, Registry } from './registry.js';
 import { hook } from './hook.js';
-import type { ConnectOptions, PageFunction, PagecallApi } from './types.js';
+import { tapWebSocket } from './tap-websocket.js';
+import type { ConnectOptions, PageFunction, PagecallApi, TapMatch, TapOptions } from './types.js';
 import { createWebpackHelpers } from './webpack/index.js';
 
 /** Builds a fresh, frozen pagecall API with its own registry and connection. */
@@ -12,6 +14,9 @@ export function createApi(): PagecallApi {
   const registry = new Registry();
   const client = new Client(registry, new CspWatch(pageDocument));
   const webpack = createWebpackHelpers();
+  const events = new EventQueue(client.codec, () => client.welcomedConnection());
+  client.onWelcomed = () => events.connected();
+  const tap = Object.freeze({ websocket: (match: TapMatch, options: TapOptions) => tapWebSocket(events, match, options) });
 
   const api: PagecallApi = {
     version: PROTOCOL_VERSION,
@@ -37,14 +42,18 @@ export function createApi(): PagecallApi {
       client.announce();
       return api;
     },
+    emit(topic: string, value: unknown) {
+      events.emit(topic, value);
+    },
     status() {
-      return client.status();
+      return { ...client.status(), events: events.stats() };
     },
     disconnect() {
       client.disconnect();
       return api;
     },
     hook,
+    tap,
     webpack,
   };
   return Object.freeze(api);

@@ -6,7 +6,7 @@
 import type { Codec } from '../../protocol/codec.js';
 import type { PageMessage } from '../../protocol/messages.js';
 import { CLOSE_CODES } from '../../protocol/close-codes.js';
-import { clearTimer, logDebug, MAX_TIMER_MS, min, NativeWebSocket, now, setTimer, socketClose } from './builtins.js';
+import { clearTimer, logDebug, MAX_TIMER_MS, min, NativeWebSocket, now, setTimer, socketBuffered, socketClose } from './builtins.js';
 import { messageOf, namedError } from './error-payload.js';
 import { Outbox } from './outbox.js';
 import { RunningCalls } from './running-calls.js';
@@ -120,6 +120,11 @@ export class Connection {
     clearTimer(this.watchdog);
     this.outbox.stop();
     this.calls.abortAll(namedError('AbortError', reason));
+  }
+
+  /** Bytes the socket has queued and not yet sent (published events wait while this is high). */
+  buffered(): number {
+    return socketBuffered(this.ws);
   }
 
   /** Closes the socket (after drop, or to give up on it). */

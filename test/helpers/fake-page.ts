@@ -14,6 +14,8 @@ export interface FakePageOptions {
   handlers?: Record<string, FakeHandler>;
   clientId?: string;
   token?: string;
+  /** The page key to send in the hello (`bridge.pageKey`). */
+  key?: string;
   url?: string;
   title?: string;
   origin?: string;
@@ -103,6 +105,7 @@ export async function connectFakePage(options: FakePageOptions): Promise<FakePag
     };
     if (options.clientId) hello.clientId = options.clientId;
     if (options.token) hello.token = options.token;
+    if (options.key) hello.key = options.key;
     send(hello);
   }
   const closedFirst = once(ws, 'close').then(([code]) => {
