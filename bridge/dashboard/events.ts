@@ -49,6 +49,8 @@ export interface StreamView {
   topic: string;
   /** Open subscriptions. */
   subscribers: number;
+  /** Subscribers that cannot keep up right now (waiting for their connection to drain). */
+  behind: number;
   /** Connected pages that published to it. */
   publishers: number;
   /** Values published. */

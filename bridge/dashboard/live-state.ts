@@ -215,7 +215,7 @@ export class LiveState {
   private streamViews(): StreamView[] {
     return this.streams
       .summaries()
-      .map(({ group, topic, subscribers, publishers, events, errors, droppedByPages, missedBySubscribers, kept, lastAt }) => ({ group, topic, subscribers, publishers, events, errors, droppedByPages, missedBySubscribers, kept, lastAt }))
+      .map(({ group, topic, subscribers, behind, publishers, events, errors, droppedByPages, missedBySubscribers, kept, lastAt }) => ({ group, topic, subscribers, behind, publishers, events, errors, droppedByPages, missedBySubscribers, kept, lastAt }))
       .sort((a, b) => (a.group === b.group ? (a.topic < b.topic ? -1 : 1) : a.group < b.group ? -1 : 1));
   }
 

@@ -44,6 +44,8 @@ export interface TopicCounts {
 /** A topic as the dashboard lists it. */
 export interface TopicSummary extends Omit<TopicCounts, 'lastAt'> {
   subscribers: number;
+  /** Subscribers behind now: their sink is full and they wait to catch up. */
+  behind: number;
   /** Connected pages that published to it. */
   publishers: number;
   /** Entries kept for resumes. */
@@ -201,7 +203,9 @@ export class StreamHub {
     const out: TopicSummary[] = [];
     for (const topic of this.topics.values()) {
       const { counts } = topic;
-      out.push({ ...counts, subscribers: topic.subscribers.size, publishers: topic.publishers.size, kept: topic.history.size, lastAt: counts.lastAt || null });
+      let behind = 0;
+      for (const subscriber of topic.subscribers) if (subscriber.behind) behind++;
+      out.push({ ...counts, subscribers: topic.subscribers.size, behind, publishers: topic.publishers.size, kept: topic.history.size, lastAt: counts.lastAt || null });
     }
     return out;
   }

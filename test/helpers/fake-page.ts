@@ -16,6 +16,8 @@ export interface FakePageOptions {
   token?: string;
   /** The page key to send in the hello (`bridge.pageKey`). */
   key?: string;
+  /** The resume secret an earlier welcome gave `clientId`. */
+  resume?: string;
   url?: string;
   title?: string;
   origin?: string;
@@ -106,6 +108,7 @@ export async function connectFakePage(options: FakePageOptions): Promise<FakePag
     if (options.clientId) hello.clientId = options.clientId;
     if (options.token) hello.token = options.token;
     if (options.key) hello.key = options.key;
+    if (options.resume) hello.resume = options.resume;
     send(hello);
   }
   const closedFirst = once(ws, 'close').then(([code]) => {
