@@ -182,7 +182,7 @@ describe('streams in real Chromium', () => {
       assert.deepEqual(stats, { emitted: total, sent: total, dropped: 0, buffered: 0 });
       const refused = await page.evaluate(() => {
         const errors: string[] = [];
-        for (const [topic, value] of [['bad topic', 1], ['ok', document.body], ['ok', { f: Symbol('s') }], ['ok', [() => 1]]] as const) {
+        for (const [topic, value] of [['bad topic', 1], ['ok', (globalThis as any).document.body], ['ok', { f: Symbol('s') }], ['ok', [() => 1]]] as const) {
           try {
             (globalThis as any).pagecall.emit(topic, value);
           } catch (e) {
