@@ -71,7 +71,7 @@ export const DEFAULTS: BridgeConfig = Object.freeze({
   logLevel: 'info',
   logFormat: 'auto',
   debugCapture: false,
-  streamHistory: 1_000,
+  streamHistory: 10_000,
   streamSubscriberBytes: 1 * MiB,
   streamSlowPolicy: 'drop',
 });
