@@ -83,7 +83,6 @@ export class Subscriber {
   sent = 0;
   /** Entries it missed because it fell behind the history. */
   missed = 0;
-  readonly since = Date.now();
   /** When something was last written (for keep-alives). */
   lastWrite = Date.now();
 

@@ -203,6 +203,26 @@ describe('streams in real Chromium', () => {
     }
   });
 
+  test('a page that emits more than its queue holds drops the oldest and counts them; subscribers see the count as a gap', async () => {
+    const context = await injectedContext('flood');
+    const reader = await subscribe('flood', 'flood', { format: 'ndjson' });
+    try {
+      const { page } = await openIn(context, '/emit', 'flood');
+      // One task, so nothing can leave before the queue's bound is reached.
+      const during = await page.evaluate(() => {
+        for (let i = 0; i < 150_000; i++) (globalThis as any).pagecall.emit('flood', i);
+        return (globalThis as any).pagecall.status().events;
+      });
+      assert.deepEqual(during, { emitted: 150_000, sent: 0, dropped: 50_000, buffered: 100_000 });
+      const [gap, first] = await reader.waitFor(2, undefined, 30_000);
+      assert.deepEqual([gap!.type, gap!.reason, gap!.missed], ['gap', 'page-dropped', 50_000]);
+      assert.deepEqual([first!.type, first!.value], ['event', 50_000]);
+    } finally {
+      await reader.close();
+      await context.close();
+    }
+  });
+
   test('a tap publishes the page\'s own socket traffic decoded, with decode errors as error events in their place', async () => {
     const context = await injectedContext('rooms', `pagecall.tap.websocket(/\\/feed/, { topic: 'frames', decode: ${DECODE} });`);
     const reader = await subscribe('rooms', 'frames', { format: 'ndjson' });
