@@ -7,14 +7,16 @@ import type { ClientRegistry } from './client-registry.js';
 import type { Cluster } from './cluster/cluster.js';
 import type { PageHub } from './page-hub.js';
 import type { PendingCalls } from './pending-calls.js';
+import type { StreamHub } from './streams/stream-hub.js';
 
-/** The registry, pending-call table and page hub of one bridge. */
+/** The registry, pending-call table, page hub and stream topics of one bridge. */
 export interface BridgeParts {
   readonly registry: ClientRegistry;
   readonly pending: PendingCalls;
   readonly hub: PageHub;
   /** The cluster membership, when the bridge is in one. */
   readonly cluster: Cluster | null;
+  readonly streams: StreamHub;
 }
 
 const byBridge = new WeakMap<object, BridgeParts>();

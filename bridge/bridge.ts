@@ -21,6 +21,8 @@ import { packageVersion } from './package-root.js';
 import type { ClientInfo } from './page-client.js';
 import { PageHub } from './page-hub.js';
 import { PendingCalls, type CallRequest, type CallSuccess, type SettledCall } from './pending-calls.js';
+import { StreamHub } from './streams/stream-hub.js';
+import { STREAM_PATH, StreamSockets } from './streams/stream-routes.js';
 
 /** Options of a call made from Node. */
 export interface CallOptions {
@@ -60,6 +62,8 @@ export class Bridge {
   readonly jsrpc: JsrpcListener | null;
   /** This node's membership in a cluster (--nats), or null for a single bridge. */
   private readonly cluster: Cluster | null;
+  private readonly streams: StreamHub;
+  private readonly streamSockets: StreamSockets;
   private closing: Promise<void> | undefined;
   /** Request ids the bridge makes up: unique per bridge run, cheap (a counter), not secret. */
   private readonly requestIdPrefix = `${nanoid(8)}-`;
@@ -70,6 +74,8 @@ export class Bridge {
     this.config = resolveConfig(rest, env ?? {});
     this.log = logger ?? createLogger(this.config);
     this.pending = new PendingCalls(this.registry, this.config, (call) => this.onSettled(call));
+    this.streams = new StreamHub(this.config, this.log);
+    this.streamSockets = new StreamSockets(this.config, this.streams, this.log);
     this.hub = new PageHub(this.config, this.registry, this.pending, this.log, {
       onJoin: (client) => {
         this.live.onJoin(client);
@@ -84,7 +90,9 @@ export class Bridge {
         this.live.onLeave(client);
         this.metrics.onLeave(client, code);
         this.cluster?.onLeave(client);
+        this.streams.clientLeft(client);
       },
+      onEvents: (client, message) => this.streams.publish(client, message),
     });
     this.cluster =
       this.config.nats.length > 0
@@ -102,10 +110,10 @@ export class Bridge {
             pageViews: () => this.live.pageViews(),
           })
         : null;
-    this.live = new LiveState(this.config, this.registry, this.pending, this.version, this.cluster);
-    this.metrics = new BridgeMetrics({ registry: this.registry, pending: this.pending, counters: this.hub.counters, subscribers: () => this.live.subscriberCount, version: this.version, cluster: this.cluster });
-    registerBridgeParts(this, { registry: this.registry, pending: this.pending, hub: this.hub, cluster: this.cluster });
-    const http = { config: this.config, registry: this.registry, pending: this.pending, hub: this.hub, live: this.live, metrics: this.metrics, log: this.log, version: this.version, cluster: this.cluster };
+    this.live = new LiveState(this.config, this.registry, this.pending, this.version, this.streams, this.cluster);
+    this.metrics = new BridgeMetrics({ registry: this.registry, pending: this.pending, counters: this.hub.counters, subscribers: () => this.live.subscriberCount, streams: this.streams, version: this.version, cluster: this.cluster });
+    registerBridgeParts(this, { registry: this.registry, pending: this.pending, hub: this.hub, streams: this.streams, cluster: this.cluster });
+    const http = { config: this.config, registry: this.registry, pending: this.pending, hub: this.hub, live: this.live, streams: this.streams, metrics: this.metrics, log: this.log, version: this.version, cluster: this.cluster };
     this.server = createServer({ keepAlive: true }, createRouter(http, ROUTES, () => this.requestIdPrefix + (++this.lastRequestId).toString(36)));
     this.jsrpc = jsrpc ? new JsrpcListener(this, { ...http, mainUrl: () => this.url }, jsrpc) : null;
     this.server.on('upgrade', this.onUpgrade);
@@ -220,6 +228,8 @@ export class Bridge {
       await this.pending.drain(graceMs);
       await this.cluster?.close();
       this.hub.close();
+      this.streams.close();
+      this.streamSockets.close();
       this.live.close();
       await this.jsrpc?.close();
       await new Promise<void>((resolve) => {
@@ -234,6 +244,10 @@ export class Bridge {
   private readonly onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     socket.on('error', () => socket.destroy());
     const path = (req.url ?? '').split('?')[0];
+    if (path === STREAM_PATH) {
+      this.streamSockets.handleUpgrade(req, socket, head);
+      return;
+    }
     if (path !== WS_PATH) {
       socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\n\r\n');
       return;

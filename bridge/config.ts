@@ -53,6 +53,9 @@ const schema = z.strictObject({
   natsTlsCert: z.string().min(1).optional(),
   natsTlsKey: z.string().min(1).optional(),
   clusterHeartbeatMs: z.number().int().min(100).max(60_000),
+  streamHistory: z.number().int().min(1).max(1_000_000),
+  streamSubscriberBytes: z.number().int().min(1024),
+  streamSlowPolicy: z.enum(['drop', 'disconnect']),
 });
 
 /** The resolved, frozen configuration. */
@@ -93,6 +96,9 @@ export const DEFAULTS: BridgeConfig = Object.freeze({
   natsPrefix: 'pagecall',
   natsTls: false,
   clusterHeartbeatMs: 1_000,
+  streamHistory: 10_000,
+  streamSubscriberBytes: 1 * MiB,
+  streamSlowPolicy: 'drop',
 });
 
 type Kind = 'string' | 'int' | 'bool' | 'list';
@@ -136,6 +142,9 @@ export const OPTION_DOCS: Record<keyof BridgeConfig, { kind: Kind; help: string 
   natsTlsCert: { kind: 'string', help: 'client certificate file for NATS TLS (with --nats-tls-key)' },
   natsTlsKey: { kind: 'string', help: 'client key file for NATS TLS (with --nats-tls-cert)' },
   clusterHeartbeatMs: { kind: 'int', help: 'how often a node announces itself; one silent for 3 intervals is taken for dead and its calls fail over' },
+  streamHistory: { kind: 'int', help: 'entries each stream topic keeps for subscribers that resume (Last-Event-ID) or fall behind' },
+  streamSubscriberBytes: { kind: 'int', help: 'bytes a stream subscriber may leave unread before it counts as slow' },
+  streamSlowPolicy: { kind: 'string', help: 'a slow subscriber that falls behind the history: drop (it gets a gap marker) or disconnect' },
 };
 
 /** Options that hold secrets: never logged, never shown in the startup line. */

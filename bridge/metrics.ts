@@ -10,6 +10,7 @@ import type { Cluster } from './cluster/cluster.js';
 import type { PageClient } from './page-client.js';
 import type { HubCounters } from './page-hub.js';
 import type { PendingCalls, SettledCall } from './pending-calls.js';
+import type { StreamHub, TopicCounts } from './streams/stream-hub.js';
 
 /** Distinct group/action label pairs kept; beyond that calls are counted under `_other`. */
 export const MAX_ACTION_SERIES = 1_000;
@@ -91,6 +92,7 @@ export interface MetricsSources {
   pending: PendingCalls;
   counters: HubCounters;
   subscribers: () => number;
+  streams: StreamHub;
   version: string;
   /** The cluster membership, when the bridge is in one (its gauges exist only then). */
   cluster?: Cluster | null;
@@ -157,6 +159,34 @@ export class BridgeMetrics {
     byDirection('pagecall_ws_bytes_total', 'WebSocket payload bytes exchanged with pages.', (c) => [c.bytesIn, c.bytesOut]);
     fromHub('pagecall_ws_bad_frames_total', 'Invalid frames or messages received from pages.', (c) => c.badFrames);
     fromHub('pagecall_ws_ignored_results_total', 'Results nobody waited for (late after a timeout, or not the page\'s call).', (c) => c.ignoredResults);
+    const { streams } = sources;
+    const perTopic = (name: string, help: string, read: (c: TopicCounts) => number): void => {
+      new Counter({
+        name,
+        help,
+        labelNames: ['group', 'topic'],
+        registers,
+        collect() {
+          this.reset();
+          for (const c of streams.allCounts()) this.inc({ group: c.group, topic: c.topic }, read(c));
+        },
+      });
+    };
+    perTopic('pagecall_stream_events_total', 'Values pages published, by group and topic.', (c) => c.events);
+    perTopic('pagecall_stream_errors_total', "Error events pages published (a tap's decode failed), by group and topic.", (c) => c.errors);
+    perTopic('pagecall_stream_page_dropped_total', 'Events pages dropped before sending them (they emitted faster than they could send), by group and topic.', (c) => c.droppedByPages);
+    perTopic('pagecall_stream_subscriber_missed_total', 'Entries slow subscribers missed (they fell behind the history), by group and topic.', (c) => c.missedBySubscribers);
+    new Gauge({
+      name: 'pagecall_stream_subscribers',
+      help: 'Open GET /v1/stream subscriptions (SSE, NDJSON and WebSocket), by group and topic.',
+      labelNames: ['group', 'topic'],
+      registers,
+      collect() {
+        this.reset();
+        for (const t of streams.subscriberCounts()) this.set({ group: t.group, topic: t.topic }, t.subscribers);
+      },
+    });
+    new Gauge({ name: 'pagecall_stream_topics', help: 'Stream topics kept now (with their history).', registers, collect() { this.set(streams.topicCount); } });
     new Gauge({ name: 'pagecall_event_subscribers', help: 'Open GET /v1/events streams (dashboards).', registers, collect() { this.set(sources.subscribers()); } });
     new Gauge({ name: 'pagecall_info', help: 'Always 1; labels carry the bridge version and protocol version.', labelNames: ['version', 'protocol'], registers }).set({ version: sources.version, protocol: String(PROTOCOL_VERSION) }, 1);
     const cluster = sources.cluster;

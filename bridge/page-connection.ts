@@ -12,6 +12,7 @@ import {
   frameMessages,
   type ErrorCode,
   type ErrorMessage,
+  type EventsMessage,
   type HelloMessage,
   type PageMessage,
 } from '../protocol/index.js';
@@ -42,6 +43,8 @@ export interface HubEvents {
   onJoin?(client: PageClient): void;
   onLeave?(client: PageClient, code: number, reason: string): void;
   onChange?(client: PageClient): void;
+  /** The page published events (docs/streams.md). */
+  onEvents?(client: PageClient, message: EventsMessage): void;
 }
 
 /**
@@ -172,6 +175,9 @@ export class PageConnection implements HubConnection {
         if (!ctx.pending.onResult(client, message)) ctx.counters.ignoredResults++;
         return;
       case 'pong':
+        return;
+      case 'events':
+        ctx.events.onEvents?.(client, message);
         return;
       case 'update':
         if (message.actions) ctx.registry.setActions(client, message.actions);

@@ -7,6 +7,7 @@ import { openCommand } from './open.js';
 import { callCli, clientsCli } from './remote.js';
 import { serveCommand } from './serve.js';
 import { userscriptCommand } from './userscript.js';
+import { watchCli } from './watch.js';
 import { exitWhenFlushed, guardStdio, print, printError } from './stdio.js';
 
 guardStdio();
@@ -32,7 +33,7 @@ const program = conventions(new Command('pagecall'), 'pagecall')
   .description('Call functions that live inside web pages: a local bridge, a page injector and an HTTP API.')
   .version(packageVersion(), '-v, --version', 'print the version');
 
-for (const command of [serveCommand(), injectorCommand(), openCommand(), userscriptCommand(), clientsCli(), callCli()]) {
+for (const command of [serveCommand(), injectorCommand(), openCommand(), userscriptCommand(), clientsCli(), callCli(), watchCli()]) {
   program.addCommand(conventions(command, `pagecall ${command.name()}`));
 }
 

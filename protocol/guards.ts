@@ -10,6 +10,8 @@ import type {
   CancelMessage,
   ClientContext,
   ErrorMessage,
+  EventError,
+  EventsMessage,
   HelloMessage,
   InvokeMessage,
   PageErrorPayload,
@@ -33,6 +35,8 @@ export type Checked<T> = { ok: true; value: T } | { ok: false; error: string };
 export const GROUP_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,63}$/;
 /** Action names: letters, digits and `_ . : / -`, 1–128 characters; a leading `$` is reserved. */
 export const ACTION_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.:/-]{0,127}$/;
+/** Topic names: letters, digits and `_ . : / -`, 1–128 characters, as action names. */
+export const TOPIC_PATTERN = ACTION_PATTERN;
 /** Client ids: letters, digits, `_` and `-`, 1–64 characters. */
 export const CLIENT_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 
@@ -62,6 +66,13 @@ export function checkGroup(value: unknown, field = 'group'): string | undefined 
 export function checkAction(value: unknown, field = 'action'): string | undefined {
   if (typeof value !== 'string') return expected(field, 'string', value);
   if (!ACTION_PATTERN.test(value)) return `${field}: ${stringify(value.slice(0, 80))} is not a valid action name (letters, digits, _ . : / -, at most 128, not starting with $)`;
+  return undefined;
+}
+
+/** Checks a topic name. */
+export function checkTopic(value: unknown, field = 'topic'): string | undefined {
+  if (typeof value !== 'string') return expected(field, 'string', value);
+  if (!TOPIC_PATTERN.test(value)) return `${field}: ${stringify(value.slice(0, 80))} is not a valid topic name (letters, digits, _ . : / -, at most 128, not starting with $)`;
   return undefined;
 }
 
@@ -187,6 +198,49 @@ function checkResult(m: Record<string, unknown>): Checked<ResultMessage> {
   return fail(expected('ok', 'boolean', m.ok));
 }
 
+/** Most items (values and errors) one events message may carry. */
+export const MAX_EVENTS_PER_MESSAGE = 100_000;
+
+function checkEventErrors(value: unknown, items: number): Checked<EventError[]> {
+  if (!isArray(value)) return fail(expected('errors', 'array', value));
+  if (value.length + items > MAX_EVENTS_PER_MESSAGE) return fail(`errors: at most ${MAX_EVENTS_PER_MESSAGE} items and errors in one message, got ${value.length + items}`);
+  const out: EventError[] = [];
+  let last = 0;
+  for (let i = 0; i < value.length; i++) {
+    const entry: unknown = value[i];
+    if (!isRecord(entry)) return fail(expected(`errors[${i}]`, 'object', entry));
+    const at = entry.at;
+    if (typeof at !== 'number' || !Number.isInteger(at) || at < last || at > items) {
+      return fail(`errors[${i}].at: expected a whole number from ${last} to ${items}, got ${typeof at === 'number' ? at : typeName(at)}`);
+    }
+    last = at;
+    const error = checkPageError(entry.error);
+    if (!error.ok) return fail(`errors[${i}].${error.error}`);
+    out.push({ at, error: error.value });
+  }
+  return { ok: true, value: out };
+}
+
+function checkEvents(m: Record<string, unknown>): Checked<EventsMessage> {
+  const { topic, items, errors, dropped } = m;
+  const topicError = checkTopic(topic);
+  if (topicError) return fail(topicError);
+  if (!isArray(items)) return fail(expected('items', 'array', items));
+  if (items.length > MAX_EVENTS_PER_MESSAGE) return fail(`items: at most ${MAX_EVENTS_PER_MESSAGE} in one message, got ${items.length}`);
+  // Parsed JSON holds only JSON values: the items are Json by construction.
+  const events: EventsMessage = { type: 'events', topic: topic as string, items: items as Json[] };
+  if (errors !== undefined) {
+    const checked = checkEventErrors(errors, items.length);
+    if (!checked.ok) return checked;
+    if (checked.value.length > 0) events.errors = checked.value;
+  }
+  if (dropped !== undefined) {
+    if (typeof dropped !== 'number' || !Number.isSafeInteger(dropped) || dropped < 0) return fail(`dropped: expected a whole number of at least 0, got ${typeof dropped === 'number' ? dropped : typeName(dropped)}`);
+    if (dropped > 0) events.dropped = dropped;
+  }
+  return { ok: true, value: events };
+}
+
 function checkPong(m: Record<string, unknown>): Checked<PongMessage> {
   return typeof m.t === 'number' ? { ok: true, value: { type: 'pong', t: m.t } } : fail(expected('t', 'number', m.t));
 }
@@ -197,6 +251,7 @@ const PAGE_GUARDS: GuardTable<PageMessage, PageMessageLimits> = {
   update: checkUpdate,
   result: checkResult,
   pong: checkPong,
+  events: checkEvents,
 };
 
 function checkWelcome(m: Record<string, unknown>): Checked<WelcomeMessage> {

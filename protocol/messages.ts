@@ -62,6 +62,29 @@ export type ResultMessage =
   | { type: 'result'; id: string; ok: true; value: Json }
   | { type: 'result'; id: string; ok: false; error: PageErrorPayload };
 
+/** A failure that takes an event's place in a stream (a tap's `decode` threw, or what it returned cannot be sent). */
+export interface EventError {
+  /** Where it goes: before `items[at]` (`at` = `items.length`: after the last item). */
+  at: number;
+  error: PageErrorPayload;
+}
+
+/**
+ * Page → bridge: values published to a topic (`pagecall.emit`, taps), in the order they were
+ * emitted; one message per topic and flush. docs/streams.md describes the stream.
+ */
+export interface EventsMessage {
+  type: 'events';
+  /** Topic the values were published to. */
+  topic: string;
+  /** The values, codec-encoded, oldest first. */
+  items: Json[];
+  /** Failures in between the items, in order (`at` never decreases). */
+  errors?: EventError[];
+  /** Events of this topic the page dropped (oldest first) since its last message, because its buffer was full. */
+  dropped?: number;
+}
+
 /** Page → bridge: answer to a ping, sent by the page's main thread (so a frozen page stays silent). */
 export interface PongMessage {
   type: 'pong';
@@ -122,7 +145,7 @@ export interface ErrorMessage {
 export const EVAL_ACTION = '$eval';
 
 /** Messages a page sends. */
-export type PageMessage = HelloMessage | UpdateMessage | ResultMessage | PongMessage;
+export type PageMessage = HelloMessage | UpdateMessage | ResultMessage | PongMessage | EventsMessage;
 
 /** Messages the bridge sends. */
 export type BridgeMessage = WelcomeMessage | InvokeMessage | CancelMessage | PingMessage | ErrorMessage;

@@ -68,6 +68,30 @@ export interface CallView {
   result?: string;
 }
 
+/** A stream topic (GET /v1/stream) as the dashboard shows it. */
+export interface StreamView {
+  group: string;
+  topic: string;
+  /** Open subscriptions. */
+  subscribers: number;
+  /** Subscribers that cannot keep up right now (waiting for their connection to drain). */
+  behind: number;
+  /** Connected pages that published to it. */
+  publishers: number;
+  /** Values published. */
+  events: number;
+  /** Error events published (a tap's decode failed). */
+  errors: number;
+  /** Events pages dropped before sending them. */
+  droppedByPages: number;
+  /** Entries slow subscribers missed. */
+  missedBySubscribers: number;
+  /** Entries kept for resumes. */
+  kept: number;
+  /** Epoch ms of the last entry, or null. */
+  lastAt: number | null;
+}
+
 /** Calls settled in one second. */
 export interface RatePoint {
   /** Epoch ms at the end of the second. */
@@ -98,6 +122,8 @@ export interface SnapshotEvent {
   calls: CallView[];
   /** Oldest first; the last 120 seconds. */
   rate: RatePoint[];
+  /** Stream topics, by group and topic name. */
+  streams: StreamView[];
   totals: Totals;
   cluster?: ClusterView;
 }
@@ -114,6 +140,8 @@ export interface UpdateEvent {
   calls: CallView[];
   /** Seconds completed since the previous event. */
   rate: RatePoint[];
+  /** Every stream topic, when anything about them changed since the previous event. */
+  streams?: StreamView[];
   totals: Totals;
   /** The cluster, when it changed. */
   cluster?: ClusterView;

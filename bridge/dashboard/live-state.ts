@@ -13,7 +13,8 @@ import type { Cluster } from '../cluster/cluster.js';
 import type { BridgeConfig } from '../config.js';
 import type { PageClient } from '../page-client.js';
 import type { PendingCalls, SettledCall } from '../pending-calls.js';
-import { PUSH_INTERVAL_MS, RATE_SECONDS, RECENT_CALLS, type CallView, type ClusterView, type LiveEvent, type PageView, type RatePoint, type SnapshotEvent, type Totals } from './events.js';
+import type { StreamHub } from '../streams/stream-hub.js';
+import { PUSH_INTERVAL_MS, RATE_SECONDS, RECENT_CALLS, type CallView, type ClusterView, type LiveEvent, type PageView, type RatePoint, type SnapshotEvent, type StreamView, type Totals } from './events.js';
 
 /** Durations kept per page for its quantiles. */
 export const LATENCY_SAMPLES = 256;
@@ -117,6 +118,7 @@ export class LiveState {
   private secondOk = 0;
   private secondFailed = 0;
   private pushedTotals = '';
+  private pushedStreams = '';
   private lastWrite = 0;
   private readonly subscribers = new Set<ServerResponse>();
   private readonly sampler: NodeJS.Timeout;
@@ -133,6 +135,7 @@ export class LiveState {
     private readonly registry: ClientRegistry,
     private readonly pending: PendingCalls,
     private readonly version: string,
+    private readonly streams: StreamHub,
     private readonly cluster: Cluster | null = null,
   ) {
     this.sampler = setInterval(() => this.sample(), 1_000);
@@ -224,10 +227,18 @@ export class LiveState {
       pages,
       calls: this.calls.toArray(),
       rate: this.rate.toArray(),
+      streams: this.streamViews(),
       totals: this.totals(),
     };
     if (this.cluster) snapshot.cluster = this.clusterView();
     return snapshot;
+  }
+
+  private streamViews(): StreamView[] {
+    return this.streams
+      .summaries()
+      .map(({ group, topic, subscribers, behind, publishers, events, errors, droppedByPages, missedBySubscribers, kept, lastAt }) => ({ group, topic, subscribers, behind, publishers, events, errors, droppedByPages, missedBySubscribers, kept, lastAt }))
+      .sort((a, b) => (a.group === b.group ? (a.topic < b.topic ? -1 : 1) : a.group < b.group ? -1 : 1));
   }
 
   /** Turns a response into an event stream: a snapshot now, changes as they happen. */
@@ -252,6 +263,7 @@ export class LiveState {
       this.pushedSeq = this.seq;
       this.pushedTotals = '';
       this.pushedCluster = '';
+      this.pushedStreams = JSON.stringify(this.streamViews());
       this.lastWrite = Date.now();
       this.fetchRemote();
       this.pusher = setInterval(() => this.push(), PUSH_INTERVAL_MS);
@@ -360,8 +372,17 @@ export class LiveState {
     this.fetchRemote();
     const cluster = this.cluster ? this.clusterView() : undefined;
     const clusterText = cluster ? JSON.stringify(cluster) : '';
+    const streams = this.streamViews();
+    const streamsText = JSON.stringify(streams);
+    const streamsChanged = streamsText !== this.pushedStreams;
     const idle =
-      this.dirty.size === 0 && this.gone.length === 0 && this.seq === this.pushedSeq && this.unsentRate.length === 0 && totalsText === this.pushedTotals && clusterText === this.pushedCluster;
+      !streamsChanged &&
+      this.dirty.size === 0 &&
+      this.gone.length === 0 &&
+      this.seq === this.pushedSeq &&
+      this.unsentRate.length === 0 &&
+      totalsText === this.pushedTotals &&
+      clusterText === this.pushedCluster;
     if (idle) {
       if (now - this.lastWrite >= KEEP_ALIVE_MS) this.broadcast(': keep-alive\n\n', now);
       return;
@@ -387,6 +408,8 @@ export class LiveState {
     };
     if (cluster && clusterText !== this.pushedCluster) event.cluster = cluster;
     this.pushedCluster = clusterText;
+    if (streamsChanged) event.streams = streams;
+    this.pushedStreams = streamsText;
     this.dirty.clear();
     this.gone = [];
     this.unsentRate = [];

@@ -8,6 +8,7 @@ import type { Logger } from '../logger.js';
 import type { BridgeMetrics } from '../metrics.js';
 import type { PageHub } from '../page-hub.js';
 import type { PendingCalls } from '../pending-calls.js';
+import type { StreamHub } from '../streams/stream-hub.js';
 
 /** The bridge as route handlers see it. */
 export interface HttpContext {
@@ -16,6 +17,7 @@ export interface HttpContext {
   readonly pending: PendingCalls;
   readonly hub: PageHub;
   readonly live: LiveState;
+  readonly streams: StreamHub;
   readonly metrics: BridgeMetrics;
   readonly log: Logger;
   readonly version: string;

@@ -7,6 +7,7 @@
 import { DASHBOARD_PATHS } from '../dashboard/assets.js';
 import type { RouteHandler } from './context.js';
 import { dashboardFile, scrapeMetrics, streamEvents } from './observe-routes.js';
+import { streamTopic } from '../streams/stream-routes.js';
 import { clusterStatus, handleBatchPost, handleCallGet, handleCallPost, handleEval, health, healthPreflight, injector, kickClient, listClients } from './routes.js';
 
 /**
@@ -44,6 +45,7 @@ export const ROUTES: readonly Route[] = [
   { methods: ['DELETE'], path: '/v1/clients/:id', access: 'api', handler: kickClient },
   { methods: ['GET'], path: '/v1/cluster', access: 'api', handler: clusterStatus },
   { methods: ['GET'], path: '/v1/events', access: 'api', handler: streamEvents },
+  { methods: ['GET'], path: '/v1/stream', access: 'api', handler: streamTopic },
   { methods: ['GET'], path: '/metrics', access: 'api', handler: scrapeMetrics },
   { methods: ['GET'], path: '/health', access: 'public-cors', handler: health },
   { methods: ['OPTIONS'], path: '/health', access: 'public-cors', handler: healthPreflight },

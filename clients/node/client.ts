@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { PagecallError, createCodec, type Json } from '../../protocol/index.js';
 import { ClientFailure, errorFromWire, type ClientError } from './errors.js';
 import { Attempts, DEFAULT_RETRY, type RetryPolicy } from './retry.js';
+import { readStream, type StreamEntry, type StreamOptions } from './stream.js';
 import { DEFAULT_URL, cancelled, exchange, openEndpoint, parseEnvelope, type Answer, type Endpoint, type Outgoing } from './transport.js';
 
 /** The client's version, sent in its user-agent. */
@@ -236,9 +237,15 @@ export class PagecallClient {
     return envelope as unknown as Health;
   }
 
-  // stream(group, action, args, options): AsyncIterable<T> comes with the streams issue. It will
-  // open its request with transport.open() and read the body as it arrives, under the same
-  // retry policy, codec and errors as call().
+  /**
+   * What pages of `group` publish to `topic` (pagecall.emit, taps), as it arrives: events with
+   * their values decoded, error events and gap markers (docs/streams.md). Live from now, or after
+   * `since`; a dropped connection is resumed after the last entry (for `reconnectWaitMs`). Breaking
+   * out of the loop ends the subscription. The stream holds one of the client's connections.
+   */
+  stream(group: string, topic: string, options: StreamOptions = {}): AsyncGenerator<StreamEntry, void, undefined> {
+    return readStream(this.endpoint, group, topic, options, decodeValue);
+  }
 
   /** Closes every connection; calls still running fail with BRIDGE_UNAVAILABLE. */
   close(): void {

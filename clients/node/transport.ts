@@ -29,6 +29,8 @@ export interface Outgoing {
   /** Milliseconds to wait for the answer. */
   timeoutMs: number;
   signal?: AbortSignal | undefined;
+  /** More headers for this request (a stream's Accept and Last-Event-ID). */
+  headers?: Record<string, string>;
 }
 
 /** An HTTP answer with its whole body. */
@@ -86,14 +88,14 @@ export interface Opened {
 
 /**
  * Sends a request and resolves with the response head; the body is still to be read. Everything
- * that reads answers goes through here: `exchange` reads whole bodies, and the streaming calls the
- * streams issue adds will read them as they arrive.
+ * that reads answers goes through here: `exchange` reads whole bodies, `stream()` (stream.ts)
+ * reads them as they arrive.
  */
 export function open(endpoint: Endpoint, outgoing: Outgoing): Promise<Opened> {
   const { signal } = outgoing;
   if (signal?.aborted) return Promise.reject(cancelled(signal));
   return new Promise<Opened>((resolve, reject) => {
-    const headers: Record<string, string | number> = { ...endpoint.headers };
+    const headers: Record<string, string | number> = { ...endpoint.headers, ...outgoing.headers };
     if (outgoing.body !== undefined) {
       headers['content-type'] = 'application/json';
       headers['content-length'] = Buffer.byteLength(outgoing.body);

@@ -50,6 +50,8 @@ const PAGE = `<!doctype html>
 /** A running room site. */
 export interface LiveRoomSite {
   url: string;
+  /** WebSocket connections to /stream since the site started (the page's own, and any scraper's). */
+  readonly connections: number;
   close(): Promise<void>;
 }
 
@@ -77,7 +79,9 @@ export async function startLiveRoom(options: { port?: number; intervalMs?: numbe
     res.writeHead(404).end('not found');
   });
   const wss = new WebSocketServer({ server, path: '/stream' });
+  let connections = 0;
   wss.on('connection', (ws) => {
+    connections++;
     ws.on('error', () => {});
     let seq = 0;
     const timer = setInterval(() => {
@@ -89,6 +93,9 @@ export async function startLiveRoom(options: { port?: number; intervalMs?: numbe
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    get connections() {
+      return connections;
+    },
     close: () =>
       new Promise<void>((resolve) => {
         for (const client of wss.clients) client.terminate();

@@ -2,10 +2,12 @@ import { PROTOCOL_VERSION } from '../../protocol/version.js';
 import { freeze, pageDocument } from './builtins.js';
 import { Client } from './client.js';
 import { CspWatch } from './diagnose.js';
+import { EventQueue } from './emit.js';
 import { checkActionName, pathFunction, Registry } from './registry.js';
 import { hook } from './hook.js';
 import { LongFinder, valueOptions } from './int64.js';
-import type { ConnectOptions, FunctionOptions, PageFunction, PagecallApi } from './types.js';
+import { tapWebSocket } from './tap-websocket.js';
+import type { ConnectOptions, FunctionOptions, PageFunction, PagecallApi, TapMatch, TapOptions } from './types.js';
 import { createWebpackHelpers } from './webpack/index.js';
 
 /** Builds a fresh, frozen pagecall API with its own registry and connection. */
@@ -15,6 +17,9 @@ export function createApi(): PagecallApi {
   // Only modules the app already ran: looking for a Long class must not run anything.
   const longs = new LongFinder(() => webpack.findByProps('fromBits', 'fromString', 'isLong'));
   const client = new Client(registry, new CspWatch(pageDocument), longs);
+  const events = new EventQueue(client.codec, () => client.welcomedConnection());
+  client.onWelcomed = () => events.connected();
+  const tap = freeze({ websocket: (match: TapMatch, options: TapOptions) => tapWebSocket(events, match, options) });
 
   const api: PagecallApi = {
     version: PROTOCOL_VERSION,
@@ -40,14 +45,18 @@ export function createApi(): PagecallApi {
       client.announce();
       return api;
     },
+    emit(topic: string, value: unknown) {
+      events.emit(topic, value);
+    },
     status() {
-      return client.status();
+      return { ...client.status(), events: events.stats() };
     },
     disconnect() {
       client.disconnect();
       return api;
     },
     hook,
+    tap,
     webpack,
   };
   return freeze(api);

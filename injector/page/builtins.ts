@@ -239,6 +239,14 @@ export function socketSend(ws: WebSocket, text: string): void {
   apply(wsSend, ws, [text]);
 }
 
+// From the constructor pagecall's sockets come from (the clean frame's when the page replaced it).
+const wsBufferedAmount = findGetter(socketCtor?.prototype, 'bufferedAmount');
+
+/** Bytes a socket has queued and not yet sent, through the load-time getter (0 where there is none). */
+export function socketBuffered(ws: WebSocket): number {
+  return wsBufferedAmount ? (apply(wsBufferedAmount, ws, []) as number) : 0;
+}
+
 /** Closes a socket with the load-time `close`, ignoring the errors a closing socket may raise. */
 export function socketClose(ws: WebSocket, code: number, reason: string): void {
   try {

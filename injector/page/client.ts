@@ -53,9 +53,12 @@ export class Client {
   private readonly reconnect = new Reconnect(() => {
     if (this.state === 'reconnecting' && !this.conn) this.open();
   });
-  private readonly codec: Codec;
+  /** The codec of calls and published events. */
+  readonly codec: Codec;
   /** Where this client runs, told to the bridge in the hello. */
   private readonly context = realmContext();
+  /** Called each time a connection is welcomed (published events waiting for one leave then). */
+  onWelcomed: (() => void) | undefined;
   private readonly registry: Registry;
   private readonly csp: CspWatch;
 
@@ -135,9 +138,15 @@ export class Client {
     conn.outbox.requestFlush();
   }
 
+  /** The connection the bridge welcomed, if there is one now. */
+  welcomedConnection(): Connection | undefined {
+    const conn = this.conn;
+    return conn?.welcomed ? conn : undefined;
+  }
+
   /** A plain snapshot for `pagecall.status()`. */
-  status(): PagecallStatus {
-    const status: PagecallStatus = {
+  status(): Omit<PagecallStatus, 'events'> {
+    const status: Omit<PagecallStatus, 'events'> = {
       state: this.state,
       url: this.options?.url ?? null,
       group: this.options?.group ?? null,
@@ -280,6 +289,7 @@ export class Client {
     this.lastDiagnosisAt = -Infinity;
     logInfo(`pagecall: connected to ${settings.url} as ${message.clientId} in group ${settings.group}`);
     if (conn.actionsDirty) conn.outbox.requestFlush();
+    this.onWelcomed?.();
     if (conn.heartbeatMs > 0) {
       conn.watch((quietMs) => {
         conn.close(SILENT_CLOSE_CODE, 'pagecall: no frame from the bridge');

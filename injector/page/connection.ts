@@ -6,7 +6,7 @@
 import type { Codec } from '../../protocol/codec.js';
 import type { PageMessage } from '../../protocol/messages.js';
 import { CLOSE_CODES } from '../../protocol/close-codes.js';
-import { clearTimer, logDebug, MAX_TIMER_MS, min, now, openSocket, setTimer, socketClose, socketOn } from './builtins.js';
+import { clearTimer, logDebug, MAX_TIMER_MS, min, now, openSocket, setTimer, socketBuffered, socketClose, socketOn } from './builtins.js';
 import { messageOf, namedError } from './error-payload.js';
 import { Outbox } from './outbox.js';
 import { RunningCalls } from './running-calls.js';
@@ -122,6 +122,11 @@ export class Connection {
     clearTimer(this.watchdog);
     this.outbox.stop();
     this.calls.abortAll(namedError('AbortError', reason));
+  }
+
+  /** Bytes the socket has queued and not yet sent (published events wait while this is high). */
+  buffered(): number {
+    return socketBuffered(this.ws);
   }
 
   /** Closes the socket (after drop, or to give up on it). */

@@ -49,6 +49,11 @@ export class Outbox {
     this.push(stringifyJson(message));
   }
 
+  /** Queues a message already serialized (published events, built as text by emit.ts). */
+  postText(text: string): void {
+    this.push(text);
+  }
+
   /** Queues a call's result, or RESULT_TOO_LARGE for it when it cannot fit in a frame or in a string. */
   postResult(message: ResultMessage): void {
     const max = this.maxFrameBytes;

@@ -3,6 +3,7 @@ import type { Hook, HookOptions } from './hook.js';
 import type { WebpackHelpers } from './webpack/types.js';
 
 export type { Capture, Hook, HookOptions } from './hook.js';
+
 export type {
   FindOptions,
   WaitForOptions,
@@ -118,6 +119,88 @@ export interface PagecallStatus {
   lastError?: LastError;
   /** While reconnecting: when the next attempt starts, in epoch milliseconds. */
   retryAt?: number;
+  /** Published events: emitted, sent, dropped and waiting (docs/streams.md). */
+  events: EventStats;
+}
+
+/** Counters of `status().events`: what `emit` and taps published. */
+export interface EventStats {
+  /** Values and errors published since the injector loaded. */
+  emitted: number;
+  /** Handed to the connection. */
+  sent: number;
+  /** Dropped because the queue was full (oldest first), or because one event was larger than a frame. */
+  dropped: number;
+  /** Waiting to be sent now. */
+  buffered: number;
+}
+
+/** Which messages a tap publishes: received (`in`, the default), sent (`out`), or both. */
+export type TapDirection = 'in' | 'out' | 'both';
+
+/** What a tap's `decode` learns about a message besides its data. */
+export interface TapMessageInfo {
+  /** The socket's URL. */
+  url: string;
+  /** `in`: the page received it; `out`: the page sent it. */
+  direction: 'in' | 'out';
+}
+
+/** Options of `tap.websocket`. */
+export interface TapOptions {
+  /** Topic the messages are published to. */
+  topic: string;
+  /**
+   * Turns a message into the value to publish: `data` is a string (text frame) or an ArrayBuffer
+   * (binary frame; a copy, read from the Blob first when the socket's binaryType is `blob`).
+   * May return a promise; return `undefined` to publish nothing. A throw or rejection is published
+   * as an error event. Without it, text frames publish as strings and binary ones as bytes.
+   */
+  decode?: (data: string | ArrayBuffer, info: TapMessageInfo) => unknown;
+  /** `in` (default), `out` or `both`; with `both` and no `decode` each value is `{direction, data}`. */
+  direction?: TapDirection;
+}
+
+/** Counters of a tap. */
+export interface TapStats {
+  /** Sockets the tap is attached to now. */
+  sockets: number;
+  /** Messages it saw. */
+  messages: number;
+  /** Values it published. */
+  published: number;
+  /** Messages `decode` returned `undefined` for. */
+  skipped: number;
+  /** Error events it published (decode threw, or its value cannot be sent). */
+  errors: number;
+  /** Messages dropped because decoding fell too far behind. */
+  dropped: number;
+}
+
+/** A running tap. */
+export interface WebSocketTap {
+  /** The topic it publishes to. */
+  readonly topic: string;
+  /** Stops publishing and detaches from every socket. */
+  stop(): void;
+  /** Its counters. */
+  stats(): TapStats;
+}
+
+/** A WebSocket object of the page (to tap that socket only). */
+export interface PageSocket {
+  readonly url: string;
+  readonly readyState: number;
+  send(...args: never[]): void;
+}
+
+/** Which sockets a tap takes: a RegExp or a substring of the socket URL, a function of the URL, or the socket itself. */
+export type TapMatch = RegExp | string | ((url: string) => boolean) | PageSocket;
+
+/** Taps on what the page's own connections carry. */
+export interface Taps {
+  /** Publishes the messages of the page's WebSockets whose URL `match`es to `options.topic`, raw or decoded, without changing what the page receives. */
+  websocket(match: TapMatch, options: TapOptions): WebSocketTap;
 }
 
 /** The object installed as `globalThis.pagecall`. */
@@ -132,12 +215,16 @@ export interface PagecallApi {
   unregister(name: string): PagecallApi;
   /** Registers an action that calls the function at a dotted global path, resolved at call time. */
   expose(name: string, path: string, options?: FunctionOptions): PagecallApi;
-  /** Connection state, actions and the last failure. */
+  /** Publishes `value` (anything the codec carries) to `topic`; callers subscribe with GET /v1/stream. */
+  emit(topic: string, value: unknown): void;
+  /** Connection state, actions, the last failure and the published-event counters. */
   status(): PagecallStatus;
   /** Closes the connection and stops reconnecting. */
   disconnect(): PagecallApi;
   /** Wraps the function at a dotted global path (now, or when the page defines it) to capture its `this` and arguments. */
   hook(path: string, options?: HookOptions): Hook;
+  /** Publishing what the page's own sockets carry. */
+  readonly tap: Taps;
   /** Finding functions inside webpack bundles. */
   readonly webpack: WebpackHelpers;
 }

@@ -7,7 +7,7 @@
  * reference so drift on a noisy machine hits both alike; every figure is a median of rounds.
  *
  * Options: --rounds N (default 3), --seconds S per round (default 4), --only a,b (scenario names:
- * echo, cpu, batch, tabs, attached, launched, clients, cluster, memory), --out FILE (default bench-results/latest.json),
+ * echo, cpu, batch, tabs, attached, launched, clients, cluster, streams, memory), --out FILE (default bench-results/latest.json),
  * --conns 1,16,64 (single-call connection counts), --profile (the bridge writes a V8 CPU profile
  * to bench-results/profiles/; summarize it with profile-summary.ts).
  */
@@ -27,6 +27,7 @@ import { startNatsServer } from '../helpers/nats-server.js';
 import { startBrowser, type BenchBrowser } from './chromium.js';
 import { clientScenarios } from './clients.js';
 import { startCpuCount } from './cpu-usage.js';
+import { streamScenarios } from './streams.js';
 import type { PagesReply, PagesRequest } from './idle-pages.js';
 import type { ForwarderReply } from './reference-forwarder.js';
 
@@ -403,7 +404,7 @@ async function main(): Promise<void> {
   let bridge: { child: Child<BridgeReply>; url: string; key: string } | undefined;
   let forwarder: Child<ForwarderReply> | undefined;
   try {
-    const throughput = ['echo', 'cpu', 'batch', 'tabs', 'attached', 'launched', 'clients', 'cluster'].some(wanted);
+    const throughput = ['echo', 'cpu', 'batch', 'tabs', 'attached', 'launched', 'clients', 'cluster', 'streams'].some(wanted);
     if (throughput) {
       site = await startSite({ '/bench': page });
       bridge = await startBridgeProcess();
@@ -562,6 +563,17 @@ async function main(): Promise<void> {
         say(table(clients.rows));
         say();
         verdicts.push(...clients.verdicts);
+      }
+
+      if (wanted('streams')) {
+        // Streams: one tab publishing to subscribers of GET /v1/stream, and what emit() costs the page.
+        const streams = await streamScenarios({ bridgeUrl, group: 'bench', rounds: ROUNDS, callPage: (action, args) => callBridge(bridgeUrl, 'bench', action, args) });
+        results.streams = streams.results;
+        for (const rows of streams.tables) {
+          say(table(rows));
+          say();
+        }
+        verdicts.push(...streams.verdicts);
       }
 
       if (wanted('cluster')) {

@@ -78,8 +78,13 @@ export async function startBrowser(): Promise<BenchBrowser> {
       const killer = setTimeout(() => child.kill('SIGKILL'), 5_000);
       await exited;
       clearTimeout(killer);
-      // Chromium's helper processes can still be writing to the profile just after the browser exits.
-      rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+      // Chromium's helper processes can still be writing to the profile just after the browser exits;
+      // on a busy machine they may outlast the retries. A leftover temp profile must not fail the run.
+      try {
+        rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+      } catch (error) {
+        process.stderr.write(`bench: could not remove the browser profile ${profile}: ${(error as Error).message}\n`);
+      }
     },
   };
 }

@@ -14,6 +14,7 @@ import type { Bridge } from '../../bridge/index.js';
 import { launchTestBrowser, startSite, type TestSite } from '../helpers/browser.js';
 import { postJson, startTestBridge, until } from '../helpers/bridge.js';
 import { connectFakePage } from '../helpers/fake-page.js';
+import { openStream } from '../helpers/stream-reader.js';
 
 const XSS_TITLE = '<img src=x onerror=alert(1)>';
 const TOKEN = 'dashboard-e2e-token-0123456789';
@@ -88,7 +89,7 @@ async function checkLayout(page: Page): Promise<void> {
   const layout = await page.evaluate(() => {
     const win = globalThis as any;
     const boxes: Record<string, { x: number; y: number; w: number; h: number }> = {};
-    for (const sel of ['header.top', '#pages', '#calls', '#throughput', '#try', '#snippet']) {
+    for (const sel of ['header.top', '#pages', '#streams', '#calls', '#throughput', '#try', '#snippet']) {
       const r = win.document.querySelector(sel).getBoundingClientRect();
       boxes[sel] = { x: r.left, y: r.top + win.scrollY, w: r.width, h: r.height };
     }
@@ -296,5 +297,34 @@ describe('dashboard', () => {
 
     // Every request the dashboard made that needed the token passed access checks without putting it in a URL.
     assert.ok(watch.requests.every((url) => !url.includes(TOKEN)));
+  });
+
+  test('lists stream topics live: subscribers, pages, events and errors', async () => {
+    const bridge = await startTestBridge();
+    cleanups.push(() => bridge.close());
+    const tabs = await browser.newContext();
+    cleanups.push(() => tabs.close());
+    const tab = await openTab(tabs, bridge, 'room', 'Room');
+    const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+    cleanups.push(() => context.close());
+    const { page, watch } = await openDashboard(context, bridge);
+    await row(page, tab.clientId).waitFor();
+    assert.equal(await page.locator('#no-streams').isVisible(), true);
+
+    const reader = await openStream(bridge.url, 'room', 'chat');
+    cleanups.push(() => reader.close());
+    await tab.page.evaluate(() => {
+      for (let i = 0; i < 3; i++) (globalThis as any).pagecall.emit('chat', { i });
+    });
+    await reader.waitFor(3);
+    const topic = page.locator('tr[data-topic="room/chat"]');
+    await topic.waitFor();
+    await page.waitForFunction(() => (globalThis as any).document.querySelector('tr[data-topic="room/chat"] td:nth-child(4)')?.textContent === '3');
+    const cells = await topic.locator('td').allTextContents();
+    assert.deepEqual(cells.slice(0, 8), ['room · chat', '1', '1', '3', '0', '0', '0', '3']);
+    assert.match(cells[8]!, /ago$/);
+    assert.equal(await page.locator('#no-streams').isVisible(), false);
+    await checkLayout(page);
+    assert.deepEqual(watch.errors, []);
   });
 });

@@ -6,6 +6,7 @@ import type { Bridge } from '../../bridge/index.js';
 import { launch, type Launched } from '../../launcher/launch.js';
 import { decodeRoomFrames } from '../../examples/node-api.js';
 import { roomMessage, startLiveRoom, type LiveRoomSite } from '../../examples/live-room/site.js';
+import { streamChat } from '../../examples/live-room/chat-stream.js';
 import { scrapeRoom } from '../../examples/live-room/scraper.js';
 import { itemsPage, startSignedApi, type SignedApiSite } from '../../examples/signed-api/site.js';
 import { startTestBridge } from '../helpers/bridge.js';
@@ -46,6 +47,31 @@ describe('examples', () => {
     assert.deepEqual(frames.map((f) => Number(f.seq)).sort((a, b) => a - b), [0, 1, 2, 3, 4, 5, 6, 7]);
   });
 
+  test('live room, streamed: the chat the page decodes from its own socket reaches a subscriber, with no second connection to the site', async () => {
+    const before = room.connections;
+    const lines = await streamChat({ bridgeUrl: bridge.url, count: 6 });
+    assert.equal(lines.length, 6);
+    for (const line of lines) {
+      const expected = roomMessage(Number(line.seq));
+      assert.ok(expected.chat, `#${line.seq} is a chat message`);
+      assert.deepEqual({ user: line.user, text: line.text }, { user: expected.chat.user!.nickname, text: expected.chat.content });
+    }
+    const seqs = lines.map((l) => Number(l.seq));
+    assert.ok(seqs.every((s, i) => i === 0 || s > seqs[i - 1]!), 'in the order the page received them');
+    assert.equal(room.connections, before, 'the scraper never connected to the site');
+    // The page's own handler kept rendering every frame.
+    const rendered = await roomTabs.tabs()[0]!.evaluate<number>("document.querySelectorAll('#messages li').length");
+    assert.ok(rendered > 6, `the page rendered ${rendered} messages`);
+  });
+
+  test('live room, streamed to Python: chat.py prints the decoded chat', async () => {
+    const { code, stdout, stderr } = await run('python3', [example('live-room/chat.py'), '--bridge', bridge.url, '--count', '4']);
+    assert.equal(code, 0, stderr);
+    const lines = stdout.trim().split('\n');
+    assert.equal(lines.length, 4);
+    for (const line of lines) assert.match(line, /^#\d+ (小鱼|stream_fan_42|Ada): .+$/);
+  });
+
   test('signed API: the Python scraper fetches every page with signatures from the page', async () => {
     const before = { ...shop.stats };
     const { code, stdout, stderr } = await run('python3', [example('signed-api/scraper.py'), '--site', shop.url, '--bridge', bridge.url, '--pages', '5']);
@@ -71,6 +97,8 @@ describe('examples', () => {
     const { code, stdout, stderr } = await run(process.execPath, ['--import', 'tsx', example('demo.ts')]);
     assert.equal(code, 0, stderr);
     assert.match(stdout, /小鱼: hello everyone/);
+    assert.match(stdout, /== live room, by stream/);
+    assert.match(stdout, /\(the site saw 0 new connections while the chat was streamed\)/);
     assert.match(stdout, /fetched 10 pages, 100 items/);
     assert.match(stdout, /refused 0/);
   });

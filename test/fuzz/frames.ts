@@ -33,7 +33,7 @@ export interface FrameContext {
 export const RESERVED_KEYS: ReadonlySet<string> = new Set(['by', 'nonce', 'forged']);
 
 const FIELDS = ['type', 'v', 'group', 'clientId', 'token', 'url', 'title', 'actions', 'id', 'ok', 'value', 'error', 't', 'name', 'message', 'stack', 'code'];
-const TYPES = ['hello', 'update', 'result', 'pong', 'welcome', 'invoke', 'cancel', 'ping', 'error', '', 'HELLO', 'result ', 'constructor', '__proto__'];
+const TYPES = ['hello', 'update', 'result', 'pong', 'events', 'welcome', 'invoke', 'cancel', 'ping', 'error', '', 'HELLO', 'result ', 'constructor', '__proto__'];
 const UNICODE = 'aé€𝄞\u0000\u0001\u007f\u2028\u2029\ud800\udfff"\\/<>&\'{}[]:,$ ';
 // A string value swapped for deep nesting after JSON.stringify (which would overflow building it).
 const DEEP = '\u0000DEEP\u0000';
@@ -87,9 +87,19 @@ export function validHello(ctx: FrameContext, rng: Rng): Record<string, unknown>
 }
 
 function validMessage(ctx: FrameContext, rng: Rng): Record<string, unknown> {
-  switch (rng.int(6)) {
+  switch (rng.int(7)) {
     case 0:
       return { type: 'pong', t: rng.int(2 ** 40) };
+    case 6: {
+      const items = Array.from({ length: rng.int(5) }, () => randomJson(rng));
+      return {
+        type: 'events',
+        topic: rng.pick(['chat', 'room/8848:frames', rng.string(rng.range(1, 12))]),
+        items,
+        ...(rng.chance(0.3) ? { errors: [{ at: rng.int(items.length + 1), error: { name: 'Error', message: rng.string(rng.int(40), UNICODE) } }] } : {}),
+        ...(rng.chance(0.2) ? { dropped: rng.int(10) } : {}),
+      };
+    }
     case 1:
       return { type: 'update', ...(rng.chance(0.7) ? { actions: Array.from({ length: rng.int(6) }, () => actionName(rng)).concat('echo') } : {}), ...(rng.chance(0.5) ? { url: `https://fuzz.test/${rng.string(8)}` } : {}), ...(rng.chance(0.5) ? { title: rng.string(rng.int(30), UNICODE) } : {}) };
     case 2:

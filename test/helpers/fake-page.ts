@@ -16,6 +16,8 @@ export interface FakePageOptions {
   token?: string;
   /** The page key (Bridge.pageKey), sent in the hello. */
   key?: string;
+  /** The resume secret an earlier welcome gave `clientId`. */
+  resume?: string;
   url?: string;
   title?: string;
   origin?: string;
@@ -109,6 +111,7 @@ export async function connectFakePage(options: FakePageOptions): Promise<FakePag
     if (options.token) hello.token = options.token;
     if (options.key) hello.key = options.key;
     if (options.context) hello.context = options.context;
+    if (options.resume) hello.resume = options.resume;
     send(hello);
   }
   const closedFirst = once(ws, 'close').then(([code]) => {

@@ -76,6 +76,7 @@ const HOOKS = `
   pagecall.register('count', () => ++counter);
   pagecall.register('counted', () => counter);
   pagecall.register('whoami', () => pagecall.status().clientId);
+  pagecall.register('publish', (topic, values) => { for (const value of values) pagecall.emit(topic, value); return values.length; });
   pagecall.register('drop', () => {
     // Leaves mid-call (the bridge sees the socket close), then comes back.
     setTimeout(() => { pagecall.disconnect(); setTimeout(() => pagecall.connect(), 50); }, 0);

@@ -3,7 +3,7 @@
  * a call and the injector snippet. Live data comes from GET /v1/events; actions use the HTTP API.
  * Page-supplied text is only ever set with textContent (see dom.ts).
  */
-import { RATE_SECONDS, RECENT_CALLS, type CallView, type ClusterView, type LiveEvent, type PageView, type RatePoint, type Totals } from '../events.js';
+import { RATE_SECONDS, RECENT_CALLS, type CallView, type ClusterView, type LiveEvent, type PageView, type RatePoint, type StreamView, type Totals } from '../events.js';
 import { drawChart } from './chart.js';
 import { byId, el, setText } from './dom.js';
 import { readEvents } from './event-stream.js';
@@ -40,6 +40,7 @@ const pages = new Map<string, PageView>();
 let calls: CallView[] = [];
 let lastSeq = 0;
 let rate: RatePoint[] = [];
+let streams: StreamView[] = [];
 let debugCapture = false;
 let tokenRequired = false;
 /** The cluster this bridge is a node of, or null for a single bridge. */
@@ -62,12 +63,15 @@ function apply(event: LiveEvent): void {
     setText(byId('capture-note'), debugCapture ? 'arguments and results shown (--debug-capture)' : 'arguments and results hidden (start the bridge with --debug-capture to see them)');
     byId('calls-body').replaceChildren();
     renderSnippet();
+    streams = event.streams;
   } else {
     for (const id of event.gone) pages.delete(id);
     for (const p of event.pages) pages.set(p.id, p);
     if (event.cluster) cluster = event.cluster;
+    if (event.streams) streams = event.streams;
   }
   renderCluster();
+  renderStreams();
   addCalls(event.calls);
   for (const point of event.rate) if (rate.length === 0 || point.t > rate[rate.length - 1]!.t) rate.push(point);
   if (rate.length > RATE_SECONDS) rate = rate.slice(-RATE_SECONDS);
@@ -290,6 +294,33 @@ async function kickPage(id: string, row: Row): Promise<void> {
     setText(row.kick, 'Kick (failed)');
     row.kick.title = `${result.error.code}: ${result.error.message}`;
   }
+}
+
+// ---- streams ------------------------------------------------------------------------------
+
+function renderStreams(): void {
+  const now = Date.now() + clockOffset;
+  const body = byId('streams-body');
+  body.replaceChildren(
+    ...streams.map((s) =>
+      el(
+        'tr',
+        { attrs: { 'data-topic': `${s.group}/${s.topic}` } },
+        el('td', {}, el('span', { className: 'muted', text: `${s.group} · ` }), el('span', { className: 'mono', text: s.topic })),
+        el('td', { className: 'num' }, count(s.subscribers), s.behind > 0 ? el('span', { className: 'behind', text: ` (${count(s.behind)} behind)` }) : null),
+        el('td', { className: 'num', text: count(s.publishers) }),
+        el('td', { className: 'num', text: count(s.events) }),
+        el('td', { className: 'num', text: count(s.errors) }),
+        el('td', { className: 'num', text: count(s.droppedByPages) }),
+        el('td', { className: 'num', text: count(s.missedBySubscribers) }),
+        el('td', { className: 'num', text: count(s.kept) }),
+        el('td', { className: 'muted', text: s.lastAt === null ? '–' : `${age(now - s.lastAt)} ago` }),
+      ),
+    ),
+  );
+  const table = body.closest('table');
+  if (table) table.hidden = streams.length === 0;
+  byId('no-streams').hidden = streams.length > 0;
 }
 
 // ---- recent calls -------------------------------------------------------------------------
@@ -526,6 +557,7 @@ function main(): void {
   setInterval(() => {
     tickAges();
     renderChart();
+    if (streams.length > 0) renderStreams();
   }, 1_000);
   renderSnippet();
   void connect();

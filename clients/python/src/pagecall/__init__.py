@@ -4,6 +4,8 @@
     b = Bridge()                                 # PAGECALL_URL / PAGECALL_TOKEN, default http://127.0.0.1:12180
     frame = b.call("room", "decode", raw_bytes)  # bytes in, dict out: bytes, big ints, dates decoded
     sigs = b.batch("shop", "sign", paths)        # one request per chunk, results in order
+    for entry in b.stream("room", "chat"):       # what pages publish, as it arrives
+        print(entry.value)
 
 AsyncBridge (asyncio, on httpx) is imported on first use so the synchronous client needs only the
 standard library. docs/clients.md describes every call, value and error.
@@ -11,6 +13,7 @@ standard library. docs/clients.md describes every call, value and error.
 from typing import TYPE_CHECKING, Any
 
 from ._core import DEFAULT_URL, NO_RETRY, VERSION, ClientInfo, RetryPolicy
+from ._stream import StreamEntry
 from .bridge import Bridge
 from .codec import UNDEFINED, CodecError, JsMap, decode, encode
 from .errors import (
@@ -53,6 +56,7 @@ __all__ = [
     "RetryPolicy",
     "NO_RETRY",
     "ClientInfo",
+    "StreamEntry",
     "DEFAULT_URL",
     "UNDEFINED",
     "JsMap",

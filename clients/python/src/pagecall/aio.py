@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any, Iterable, List, Mapping, Optional
+from typing import Any, AsyncIterator, Iterable, List, Mapping, Optional
 
 try:
     import httpx
@@ -12,8 +12,9 @@ except ImportError as error:  # pragma: no cover - depends on the environment
     raise ImportError("pagecall.AsyncBridge needs httpx: pip install 'pagecall[async]' (Debian: apt-get install python3-httpx)") from error
 
 from . import _plan
-from ._core import ClientInfo, RetryPolicy, resolve_endpoint
-from .errors import BridgeUnavailable, PagecallError, Timeout
+from ._core import ClientInfo, RetryPolicy, parse_envelope, resolve_endpoint
+from ._stream import FIRST_RETRY_S, MAX_RETRY_S, SILENCE_S, StreamEntry, entry_from_line, stream_headers, stream_path
+from .errors import BadResponse, BridgeUnavailable, PagecallError, Timeout
 
 __all__ = ["AsyncBridge"]
 
@@ -129,6 +130,54 @@ class AsyncBridge:
     async def health(self) -> Mapping[str, Any]:
         """Bridge.health, awaited."""
         return await self._drive(_plan.health(self._policy))
+
+    async def stream(
+        self,
+        group: str,
+        topic: str,
+        *,
+        client_id: Optional[str] = None,
+        since: Optional[str] = None,
+        reconnect_wait: float = 60.0,
+    ) -> AsyncIterator[StreamEntry]:
+        """Bridge.stream as an async iterator (``async for entry in b.stream("room", "chat")``).
+        The stream holds one of the client's connections while it runs."""
+        path = stream_path(group, topic, client_id)
+        connected = False
+        outage_since: Optional[float] = None
+        delay = FIRST_RETRY_S
+        last_error: Optional[BaseException] = None
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                timeout = httpx.Timeout(self._connect_timeout, read=SILENCE_S)
+                async with self._client.stream("GET", path, headers=stream_headers(since), timeout=timeout) as response:
+                    if response.status_code != 200:
+                        body = await response.aread()
+                        parse_envelope(response.status_code, response.headers, body)
+                        raise BadResponse(f"HTTP {response.status_code} without an error from the bridge", {"status": response.status_code})
+                    connected = True
+                    outage_since = None
+                    delay = FIRST_RETRY_S
+                    async for line in response.aiter_lines():
+                        entry = entry_from_line(line.encode("utf-8"))
+                        if entry is None:
+                            continue
+                        if entry.id is not None:
+                            since = entry.id
+                        yield entry
+            except httpx.TransportError as error:
+                if not connected:
+                    reason = "refused" if isinstance(error, httpx.ConnectError) and _refused(error) else "connect"
+                    raise BridgeUnavailable(f"cannot stream {group}/{topic} from the bridge at {self.url}: {error!r} (is it running? start it with: npx pagecall serve)", {"sent": False, "reason": reason}) from error
+                last_error = error
+            now = loop.time()
+            if outage_since is None:
+                outage_since = now
+            if now - outage_since + delay > reconnect_wait:
+                raise BridgeUnavailable(f"lost the stream {group}/{topic} from {self.url} and could not resume it within {reconnect_wait:g} s" + (f": {last_error!r}" if last_error else ""), {"sent": True, "reason": "broken"})
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, MAX_RETRY_S)
 
     async def _drive(self, plan: _plan.Plan[_plan.T]) -> _plan.T:
         try:

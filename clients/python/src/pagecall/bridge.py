@@ -7,10 +7,11 @@ import select
 import socket
 import threading
 import time
-from typing import Any, Iterable, List, Mapping, Optional, cast
+from typing import Any, Iterable, Iterator, List, Mapping, Optional, cast
 
 from . import _plan
-from ._core import ClientInfo, Endpoint, RetryPolicy, resolve_endpoint
+from ._core import ClientInfo, Endpoint, RetryPolicy, parse_envelope, resolve_endpoint
+from ._stream import FIRST_RETRY_S, MAX_RETRY_S, SILENCE_S, StreamEntry, entry_from_line, stream_headers, stream_path
 from .errors import BadResponse, BridgeUnavailable, PagecallError, Timeout
 
 __all__ = ["Bridge"]
@@ -220,6 +221,68 @@ class Bridge:
     def health(self) -> Mapping[str, Any]:
         """GET /health: name, version, protocol, clients, tokenRequired."""
         return self._drive(_plan.health(self._policy))
+
+    def stream(
+        self,
+        group: str,
+        topic: str,
+        *,
+        client_id: Optional[str] = None,
+        since: Optional[str] = None,
+        reconnect_wait: float = 60.0,
+    ) -> Iterator[StreamEntry]:
+        """What pages of ``group`` publish to ``topic`` (pagecall.emit, taps), as it arrives: an
+        iterator of StreamEntry, events with their values decoded, error events and gap markers.
+
+        Live from now, or after the entry id ``since`` (``"0"``: everything the bridge still keeps).
+        ``client_id`` keeps one page's entries. A dropped connection is resumed after the last entry
+        seen, for up to ``reconnect_wait`` seconds (0: not at all), then BridgeUnavailable is raised.
+        The stream has a connection of its own; closing the iterator (or leaving the loop and
+        dropping it) ends the subscription."""
+        path = self._endpoint.base_path + stream_path(group, topic, client_id)
+        e = self._endpoint
+        cls = _TlsConnection if e.scheme == "https" else _Connection
+        connected = False
+        outage_since: Optional[float] = None
+        delay = FIRST_RETRY_S
+        last_error: Optional[BaseException] = None
+        while True:
+            conn = cls(e.host, e.port, timeout=self._pool_settings[1])
+            try:
+                conn.request("GET", path, headers={**e.headers, **stream_headers(since)})
+                cast(socket.socket, conn.sock).settimeout(SILENCE_S)
+                response = conn.getresponse()
+                if response.status != 200:
+                    parse_envelope(response.status, response.msg, response.read())
+                    raise BadResponse(f"HTTP {response.status} without an error from the bridge", {"status": response.status})
+                connected = True
+                outage_since = None
+                delay = FIRST_RETRY_S
+                while True:
+                    line = response.readline()
+                    if not line:
+                        break
+                    entry = entry_from_line(line)
+                    if entry is None:
+                        continue
+                    if entry.id is not None:
+                        since = entry.id
+                    yield entry
+            except (OSError, http.client.HTTPException) as error:
+                if not connected:
+                    reason = "refused" if isinstance(error, ConnectionRefusedError) else "connect"
+                    raise BridgeUnavailable(f"cannot stream {group}/{topic} from the bridge at {self.url}: {error} (is it running? start it with: npx pagecall serve)", {"sent": False, "reason": reason}) from error
+                last_error = error
+            finally:
+                conn.close()
+            # The connection dropped (or the bridge ended the stream): resume after the last entry.
+            now = time.monotonic()
+            if outage_since is None:
+                outage_since = now
+            if now - outage_since + delay > reconnect_wait:
+                raise BridgeUnavailable(f"lost the stream {group}/{topic} from {self.url} and could not resume it within {reconnect_wait:g} s" + (f": {last_error}" if last_error else ""), {"sent": True, "reason": "broken"})
+            time.sleep(delay)
+            delay = min(delay * 2, MAX_RETRY_S)
 
     def _drive(self, plan: _plan.Plan[_plan.T]) -> _plan.T:
         try:
