@@ -4,13 +4,14 @@
  * (a temporary one unless the user gives a persistent `--user-data-dir`), and stopped by its PID.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { CdpConnection } from './cdp/connection.js';
 import { pipeTransport } from './cdp/transports.js';
 import { defaultBrowserArgs } from './find-browser.js';
+import { removeProfile } from './profile-dir.js';
 
 /** Chrome features that block a public page from reaching 127.0.0.1 (see docs/injector.md). */
 export const LNA_DISABLE_FLAG = '--disable-features=LocalNetworkAccessChecks,LocalNetworkAccessChecksWebSockets';
@@ -73,15 +74,14 @@ export function chromiumArgs(options: ChromiumOptions, userDataDir: string): str
 export async function startChromium(options: ChromiumOptions): Promise<ChromiumProcess> {
   const temporary = options.userDataDir === undefined;
   const userDataDir = options.userDataDir ?? mkdtempSync(join(tmpdir(), 'pagecall-profile-'));
-  const removeProfile = (): void => {
-    // Chromium's helper processes can still be writing to the profile just after the browser exits.
-    if (temporary) rmSync(userDataDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+  const removeTemporary = async (): Promise<void> => {
+    if (temporary) await removeProfile(userDataDir);
   };
   let child: ChildProcess;
   try {
     child = spawn(options.executablePath, chromiumArgs(options, userDataDir), { stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'] });
   } catch (error) {
-    removeProfile();
+    await removeTemporary();
     throw new BrowserStartError(`cannot start ${options.executablePath}: ${(error as Error).message}`);
   }
   let output = '';
@@ -103,7 +103,7 @@ export async function startChromium(options: ChromiumOptions): Promise<ChromiumP
       clearTimeout(killer);
     }
     connection.close();
-    removeProfile();
+    await removeTemporary();
   };
 
   try {

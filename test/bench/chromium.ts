@@ -5,10 +5,11 @@
  * which costs the page's socket about half its throughput (docs/performance.md).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultBrowserArgs, findBrowser } from '../../launcher/find-browser.js';
+import { removeProfile } from '../../launcher/profile-dir.js';
 
 /** A running browser and what the bench does with it. */
 export interface BenchBrowser {
@@ -78,10 +79,9 @@ export async function startBrowser(): Promise<BenchBrowser> {
       const killer = setTimeout(() => child.kill('SIGKILL'), 5_000);
       await exited;
       clearTimeout(killer);
-      // Chromium's helper processes can still be writing to the profile just after the browser exits;
-      // on a busy machine they may outlast the retries. A leftover temp profile must not fail the run.
+      // Waits for Chromium's helper processes to let go of the profile, then removes it.
       try {
-        rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+        await removeProfile(profile);
       } catch (error) {
         process.stderr.write(`bench: could not remove the browser profile ${profile}: ${(error as Error).message}\n`);
       }

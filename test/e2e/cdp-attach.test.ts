@@ -1,13 +1,14 @@
 /** The launcher attached over CDP to a Chrome the user started: existing and new tabs get pagecall. */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Bridge } from '../../bridge/index.js';
 import { defaultBrowserArgs, findBrowser } from '../../launcher/find-browser.js';
 import { launch } from '../../launcher/launch.js';
+import { removeProfile } from '../../launcher/profile-dir.js';
 import { startSite, type TestSite } from '../helpers/browser.js';
 import { postJson, startTestBridge, until } from '../helpers/bridge.js';
 
@@ -42,7 +43,7 @@ after(async () => {
   await site?.close();
   await bridge?.close();
   // Chromium's helper processes can still be writing to the profile just after the browser exits.
-  rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+  await removeProfile(profile);
 });
 
 test('injects into the tabs that were already open and into the tabs it opens', async () => {
