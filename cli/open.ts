@@ -2,8 +2,8 @@
 import { Command } from 'commander';
 import { DEFAULTS, DEFAULT_GROUP } from '../bridge/config.js';
 import type { LaunchOptions } from '../launcher/launch.js';
-import { parseWholeNumber } from './flags.js';
-import { exitWhenFlushed, fail, print } from './stdio.js';
+import { TOKEN_FLAG_WARNING, addTokenOptions, parseWholeNumber, withToken } from './flags.js';
+import { exitWhenFlushed, fail, print, printError } from './stdio.js';
 
 /** The flags of `pagecall open` as commander parses them. */
 export interface OpenFlags {
@@ -11,6 +11,7 @@ export interface OpenFlags {
   script: string[];
   bridge?: string;
   token?: string;
+  tokenFile?: string;
   port: number;
   tabs: number;
   headful?: boolean;
@@ -19,9 +20,14 @@ export interface OpenFlags {
   bypassCsp: boolean;
 }
 
-/** The launch() options for `pagecall open <urls…>`: a token from --token or $PAGECALL_TOKEN, a browser from --browser (launch() falls back to $PAGECALL_BROWSER and the search). */
+/**
+ * The launch() options for `pagecall open <urls…>`: a token from --token, --token-file,
+ * $PAGECALL_TOKEN or $PAGECALL_TOKEN_FILE (with --bridge it is only used to ask that bridge for the
+ * page key; pages never get it), a browser from --browser (launch() falls back to $PAGECALL_BROWSER
+ * and the search).
+ */
 export function launchOptionsFrom(urls: string[], flags: OpenFlags, env: NodeJS.ProcessEnv = process.env): LaunchOptions {
-  const token = flags.token ?? env.PAGECALL_TOKEN;
+  const { token } = withToken(flags, env);
   const options: LaunchOptions = { urls, group: flags.group, scripts: flags.script, tabs: flags.tabs, headful: flags.headful === true, bypassCSP: flags.bypassCsp };
   if (flags.bridge) options.bridgeUrl = flags.bridge;
   else options.bridgeOptions = { port: flags.port, env, ...(token ? { token } : {}) };
@@ -32,29 +38,33 @@ export function launchOptionsFrom(urls: string[], flags: OpenFlags, env: NodeJS.
 }
 
 /** Errors that are the user's to fix: printed as one line, exit 2. */
-const USAGE_ERRORS = new Set(['BrowserNotFoundError', 'HookScriptError', 'ConfigError']);
+const USAGE_ERRORS = new Set(['BrowserNotFoundError', 'HookScriptError', 'ConfigError', 'PageKeyError']);
 
 /** The `open` command. */
 export function openCommand(): Command {
-  return new Command('open')
-    .description('launch Chromium with pagecall injected before page scripts (survives reloads, bypasses CSP and Local Network Access)')
-    .argument('<url...>', 'pages to open')
-    .option('-g, --group <name>', 'group the pages join', DEFAULT_GROUP)
-    .option('-s, --script <file>', 'hook script run in every page before its own scripts (repeatable)', (v: string, all: string[]) => [...all, v], [] as string[])
-    .option('-b, --bridge <url>', 'join a running bridge instead of starting one in this process')
-    .option('-t, --token <token>', 'bridge token [env PAGECALL_TOKEN]')
-    .option('-p, --port <n>', 'port of the bridge started here', parseWholeNumber, DEFAULTS.port)
-    .option('--tabs <n>', 'tabs per URL; crashed or closed tabs are replaced', parseWholeNumber, 1)
-    .option('--headful', 'show the browser window')
-    .option('--browser <path>', 'browser executable [env PAGECALL_BROWSER]; else Playwright\'s Chromium, then chromium, google-chrome, chrome, msedge… on PATH, then the usual install locations')
-    .option('--cdp <endpoint>', 'attach to a running Chrome (started with --remote-debugging-port and its own --user-data-dir)')
-    .option('--no-bypass-csp', "keep the pages' Content-Security-Policy")
+  return addTokenOptions(
+    new Command('open')
+      .description('launch Chromium with pagecall injected before page scripts (survives reloads, bypasses CSP and Local Network Access)')
+      .argument('<url...>', 'pages to open')
+      .option('-g, --group <name>', 'group the pages join', DEFAULT_GROUP)
+      .option('-s, --script <file>', 'hook script run in every page before its own scripts (repeatable)', (v: string, all: string[]) => [...all, v], [] as string[])
+      .option('-b, --bridge <url>', 'join a running bridge instead of starting one in this process (it hands out the page key; pass its token if it has one)')
+      .option('-p, --port <n>', 'port of the bridge started here', parseWholeNumber, DEFAULTS.port)
+      .option('--tabs <n>', 'tabs per URL; crashed or closed tabs are replaced', parseWholeNumber, 1)
+      .option('--headful', 'show the browser window')
+      .option('--browser <path>', 'browser executable [env PAGECALL_BROWSER]; else Playwright\'s Chromium, then chromium, google-chrome, chrome, msedge… on PATH, then the usual install locations')
+      .option('--cdp <endpoint>', 'attach to a running Chrome (started with --remote-debugging-port and its own --user-data-dir)')
+      .option('--no-bypass-csp', "keep the pages' Content-Security-Policy")
+  )
     .action(async (urls: string[], flags: OpenFlags) => {
       // Loaded here: the other commands do not need Playwright.
       const { launch } = await import('../launcher/launch.js');
+      if (flags.token !== undefined) printError(TOKEN_FLAG_WARNING);
       let launched;
+      let options: LaunchOptions;
       try {
-        launched = await launch(launchOptionsFrom(urls, flags));
+        options = launchOptionsFrom(urls, flags);
+        launched = await launch(options);
       } catch (error) {
         const e = error as NodeJS.ErrnoException;
         if (USAGE_ERRORS.has(e.name)) return fail(e.message);
@@ -62,7 +72,8 @@ export function openCommand(): Command {
         throw error;
       }
       print(`pagecall: ${launched.pages().length} tab(s) open in group ${flags.group}, bridge ${launched.bridgeUrl}\n`);
-      print(`  call:  curl -s ${launched.bridgeUrl}/v1/call -H 'content-type: application/json' -d '{"group":"${flags.group}","action":"name","args":[]}'\n`);
+      const auth = options.token !== undefined ? ' -H "authorization: Bearer $PAGECALL_TOKEN"' : '';
+      print(`  call:  curl -s ${launched.bridgeUrl}/v1/call -H 'content-type: application/json'${auth} -d '{"group":"${flags.group}","action":"name","args":[]}'\n`);
       const stop = (): void => {
         launched.close().then(
           () => exitWhenFlushed(0),

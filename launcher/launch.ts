@@ -10,6 +10,7 @@ import { startBridge, type Bridge, type StartOptions } from '../bridge/bridge.js
 import { DEFAULT_GROUP } from '../bridge/config.js';
 import { injectorScript } from '../bridge/injector-script.js';
 import { defaultBrowserArgs, findBrowser } from './find-browser.js';
+import { fetchGroupKey } from './page-key.js';
 
 /** Chrome features that block a public page from reaching 127.0.0.1 (see docs/browser-obstacles.md). */
 export const LNA_DISABLE_FLAG = '--disable-features=LocalNetworkAccessChecks,LocalNetworkAccessChecksWebSockets';
@@ -26,8 +27,13 @@ export interface LaunchOptions {
   bridgeUrl?: string;
   /** Options for the bridge started here (ignored with bridgeUrl). */
   bridgeOptions?: StartOptions;
-  /** Bridge token (for a running bridge; a started one uses bridgeOptions.token). */
+  /** Bridge token (for a running bridge; a started one uses bridgeOptions.token). Used to ask the bridge for the page key; never put into pages. */
   token?: string;
+  /**
+   * The key the pages show (a group key or the page key). Default: the started bridge's key for
+   * `group`, or the one the running bridge at `bridgeUrl` hands out (GET /v1/page-key, with `token`).
+   */
+  key?: string;
   /** Tabs per URL, replaced when they crash or close (default 1). */
   tabs?: number;
   /** Show the browser window (default false). */
@@ -86,10 +92,15 @@ export async function launch(options: LaunchOptions): Promise<Launched> {
   const hooks = await loadScripts(options.scripts);
   const bridge = options.bridgeUrl ? null : await startBridge({ port: 0, ...options.bridgeOptions });
   const bridgeUrl = options.bridgeUrl ?? bridge!.url;
-  const token = options.token ?? bridge?.config.token;
-  const settings: Parameters<typeof injectorScript>[0] = { bridgeUrl, group };
-  if (token !== undefined) settings.token = token;
-  const client = injectorScript(settings);
+  let key: string;
+  try {
+    key = options.key ?? (bridge ? bridge.groupKey(group) : await fetchGroupKey(bridgeUrl, group, options.token));
+  } catch (error) {
+    await bridge?.close(0);
+    throw error;
+  }
+  // The pages get the key that admits their group, never the token (their sites' scripts share the realm).
+  const client = injectorScript({ bridgeUrl, group, key });
 
   let browser: Browser;
   let context: BrowserContext;

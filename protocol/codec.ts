@@ -31,6 +31,7 @@ const TAG_SET: ReadonlySet<string> = new Set(TAGS);
 const isArray = Array.isArray;
 const objectKeys = Object.keys;
 const getPrototypeOf = Object.getPrototypeOf;
+const defineProperty = Object.defineProperty;
 const objectPrototype = Object.prototype;
 const objectToString = Object.prototype.toString;
 const isView = ArrayBuffer.isView;
@@ -364,7 +365,13 @@ export function createCodec(base64: Base64 = portableBase64): Codec {
     const out: Record<string, unknown> = {};
     let k = 0;
     try {
-      for (; k < keys.length; k++) out[keys[k]!] = decode(record[keys[k]!], depth + 1);
+      for (; k < keys.length; k++) {
+        const key = keys[k]!;
+        const value = decode(record[key], depth + 1);
+        // `out.__proto__ = value` would set the prototype; the key stays data, as JSON.parse keeps it.
+        if (key === '__proto__') defineProperty(out, key, { value, writable: true, enumerable: true, configurable: true });
+        else out[key] = value;
+      }
     } catch (error) {
       throw within(error, keySegment(keys[k]!));
     }

@@ -15,6 +15,8 @@ mkdirSync('dist/injector', { recursive: true });
 const common = { bundle: true, target: 'es2020', legalComments: 'none', logLevel: 'warning' };
 await build({ ...common, entryPoints: ['injector/page/iife.ts'], outfile: 'dist/injector/pagecall.js', format: 'iife', minify: true });
 await build({ ...common, entryPoints: ['injector/page/index.ts'], outfile: 'dist/injector/pagecall.mjs', format: 'esm' });
+// What the bridge serves at /injector.mjs for the console snippet: installs itself, exports the instance.
+await build({ ...common, entryPoints: ['injector/page/served-module.ts'], outfile: 'dist/injector/pagecall.served.mjs', format: 'esm', minify: true });
 console.log(`built dist/ (injector ${statSync('dist/injector/pagecall.js').size} bytes minified)`);
 
 // The dashboard the bridge serves at /: one script, one stylesheet, one page, no external requests.

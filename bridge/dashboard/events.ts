@@ -10,6 +10,10 @@ export interface PageView {
   group: string;
   url: string;
   title: string;
+  /** The page's origin, from its WebSocket handshake (null for programs that send none). */
+  origin: string | null;
+  /** True when the page joined without a key (allowed by --open-pages). */
+  keyless: boolean;
   actions: string[];
   /** Epoch ms. */
   connectedAt: number;
@@ -66,6 +70,8 @@ export interface SnapshotEvent {
   version: string;
   protocol: number;
   tokenRequired: boolean;
+  /** Pages join without the page key (--open-pages): any website can join a group. */
+  openPages: boolean;
   debugCapture: boolean;
   serverTime: number;
   pages: PageView[];

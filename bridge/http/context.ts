@@ -6,6 +6,7 @@ import type { LiveState } from '../dashboard/live-state.js';
 import type { Logger } from '../logger.js';
 import type { BridgeMetrics } from '../metrics.js';
 import type { PageHub } from '../page-hub.js';
+import type { PageKeys } from '../page-key.js';
 import type { PendingCalls } from '../pending-calls.js';
 
 /** The bridge as route handlers see it. */
@@ -18,6 +19,8 @@ export interface HttpContext {
   readonly metrics: BridgeMetrics;
   readonly log: Logger;
   readonly version: string;
+  /** The page key's derived secrets (group keys for snippets). */
+  readonly keys: PageKeys;
 }
 
 /** Path parameters by name (`:id` → `params.id`), percent-decoded. */

@@ -15,7 +15,9 @@ import {
   type UpdateMessage,
   type WelcomeMessage,
 } from '../../protocol/messages.js';
+import { MAX_HELLO_BYTES } from '../../protocol/limits.js';
 import { PROTOCOL_VERSION } from '../../protocol/version.js';
+import { bare } from './bare-object.js';
 import { pageBase64 } from './base64.js';
 import { indirectEval, logInfo, logWarn, now, pageTitle, pageUrl, stringifyJson, whenSettled } from './builtins.js';
 import { forgetClientId, storeClientId, storedClientId } from './client-id.js';
@@ -26,6 +28,8 @@ import { cspFailure, diagnoseFailure, type CspWatch, type Violation } from './di
 import { dispatchFrame, type BridgeMessageHandlers } from './dispatch.js';
 import { messageOf } from './error-payload.js';
 import { FailureLog } from './failure-log.js';
+import { sizeIfOver } from './frames.js';
+import { joinsFromThisRealm } from './realm.js';
 import { Reconnect } from './reconnect.js';
 import type { Registry } from './registry.js';
 import { failure } from './running-calls.js';
@@ -39,6 +43,8 @@ export class Client {
   private state: ConnectionState = 'idle';
   private options: ConnectOptions | undefined;
   private clientId: string | undefined;
+  /** The resume secret the bridge gave `clientId` (sent back so a reconnect keeps the id). */
+  private resume: string | undefined;
   private conn: Connection | undefined;
   private connects = 0;
   /** Bumped whenever settings change or the client stops, so late async work can tell it is stale. */
@@ -94,6 +100,11 @@ export class Client {
    * connected or connecting, and tries at once while waiting to reconnect.
    */
   connect(options: ConnectOptions | undefined): void {
+    // Checked before the options are even looked at: a realm that does not join keeps nothing.
+    if (!joinsFromThisRealm()) {
+      logInfo('pagecall: not connecting from a child frame (only the top frame joins)');
+      return;
+    }
     const given = options ?? this.options;
     if (!given) throw new TypeError('pagecall.connect: pass { url, group } (there are no earlier settings to reuse)');
     const next = checkOptions(given);
@@ -107,7 +118,9 @@ export class Client {
 
     this.stop('pagecall: reconnecting with new settings');
     this.options = next;
-    this.clientId = next.clientId ?? storedClientId(next.group);
+    const stored = storedClientId(next.group);
+    this.clientId = next.clientId ?? stored?.id;
+    this.resume = stored !== undefined && stored.id === this.clientId ? stored.resume : undefined;
     this.reconnect.reset();
     this.failures.clear();
     this.lastDiagnosisAt = -Infinity;
@@ -190,6 +203,7 @@ export class Client {
       forgetClientId(group, this.clientId);
       const old = this.clientId;
       this.clientId = undefined;
+      this.resume = undefined;
       this.failures.report({ reason: 'replaced', message: `pagecall: another connection took client id ${old}; reconnecting with a new one` }, logInfo);
       this.reconnect.soon();
       return;
@@ -244,17 +258,28 @@ export class Client {
     conn.sentUrl = pageUrl();
     conn.sentTitle = pageTitle();
     conn.actionsDirty = false;
-    const hello: HelloMessage = {
-      type: 'hello',
-      v: PROTOCOL_VERSION,
-      group: settings.group,
-      url: conn.sentUrl,
-      title: conn.sentTitle,
-      actions: this.registry.names(),
-    };
-    if (this.clientId !== undefined) hello.clientId = this.clientId;
-    if (settings.token !== undefined) hello.token = settings.token;
-    if (settings.key !== undefined) hello.key = settings.key;
+    // One literal, copied into an object without a prototype: nothing the site put on
+    // Object.prototype (a setter for `key`, a toJSON) sees the key, token or resume secret.
+    const fields = (actions: string[]): HelloMessage =>
+      bare<HelloMessage>({
+        type: 'hello',
+        v: PROTOCOL_VERSION,
+        group: settings.group,
+        clientId: this.clientId,
+        resume: this.resume,
+        token: settings.token,
+        key: settings.key,
+        url: conn.sentUrl,
+        title: conn.sentTitle,
+        actions,
+      });
+    let hello = fields(this.registry.names());
+    if (sizeIfOver(stringifyJson(hello), MAX_HELLO_BYTES) !== undefined) {
+      // The bridge reads at most MAX_HELLO_BYTES from a page it has not admitted: the functions
+      // follow in an update right after the welcome.
+      hello = fields([]);
+      conn.actionsDirty = true;
+    }
     conn.outbox.post(hello);
   }
 
@@ -265,7 +290,8 @@ export class Client {
     conn.outbox.maxFrameBytes = message.maxFrameBytes > 0 ? message.maxFrameBytes : Infinity;
     conn.allowEval = message.allowEval === true;
     this.clientId = message.clientId;
-    storeClientId(settings.group, message.clientId);
+    this.resume = message.resume;
+    storeClientId(settings.group, message.clientId, message.resume);
     this.reconnect.reset();
     this.state = 'open';
     this.connects++;

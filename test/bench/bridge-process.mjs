@@ -20,7 +20,8 @@ process.on('warning', (warning) => {
 
 // Errors only: logging per call would be measured too.
 const logger = pino({ level: 'error' }, { write: (line) => process.stderr.write(`bench bridge: ${line}`) });
-const bridge = await startBridge({ port: 0, logger, shutdownGraceMs: 0 });
+// The bench's pages carry this key (bench.ts puts it in the environment of every process it starts).
+const bridge = await startBridge({ port: 0, logger, shutdownGraceMs: 0, pageKey: process.env.PAGECALL_BENCH_PAGE_KEY });
 
 process.on('message', (message) => {
   if (message.type === 'memory') {

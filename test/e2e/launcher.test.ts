@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Page } from 'playwright-core';
-import type { Bridge } from '../../bridge/index.js';
+import { injectorScript, type Bridge } from '../../bridge/index.js';
 import { launch } from '../../launcher/launch.js';
 import { launchTestBrowser, startSite, type TestSite } from '../helpers/browser.js';
 import { postJson, startTestBridge, until } from '../helpers/bridge.js';
@@ -88,7 +88,7 @@ describe('launcher', () => {
     try {
       const page = await browser.newPage();
       await page.goto(`${site.url}/csp`);
-      const script = await (await fetch(`${bridge.url}/injector.js?group=csp-pasted`)).text();
+      const script = injectorScript({ bridgeUrl: bridge.url, group: 'csp-pasted', key: bridge.groupKey('csp-pasted') });
       await page.evaluate(script);
       const status = await waitForFailure(page);
       assert.equal(status.lastError.reason, 'csp', JSON.stringify(status));
@@ -114,7 +114,7 @@ describe('launcher', () => {
     try {
       const page = await browser.newPage();
       await page.goto(publicUrl);
-      const script = await (await fetch(`${bridge.url}/injector.js?group=lna-pasted`)).text();
+      const script = injectorScript({ bridgeUrl: bridge.url, group: 'lna-pasted', key: bridge.groupKey('lna-pasted') });
       await page.evaluate(script);
       const status = await waitForFailure(page);
       assert.equal(status.lastError.reason, 'local-network-access', JSON.stringify(status));

@@ -86,34 +86,37 @@ describe('terminal output', () => {
     assert.equal(formatResult(null, true), 'null\n');
   });
 
-  test('clients are listed by group with what a person needs to pick one', () => {
-    const page = (id: string, group: string, title: string): ClientInfo => ({
+  test('clients are listed by group with what a person needs to pick one, their origin included', () => {
+    const page = (id: string, group: string, title: string, origin: string | null, admission: ClientInfo['admission']): ClientInfo => ({
       id,
       group,
       actions: ['decode', 'sign'],
       url: `https://${group}.example/`,
       title,
-      origin: null,
+      origin,
       context: 'top',
       remoteAddress: '127.0.0.1',
+      admission,
       connectedAt: '2026-01-01T00:00:00.000Z',
       inFlight: 1,
       served: 10,
       failed: 2,
     });
     const now = Date.parse('2026-01-01T00:05:03.000Z');
-    const text = formatClients([page('bbbbbbbbbbbb', 'zeta', 'Z\nfake line'), page('aaaaaaaaaaaa', 'alpha', '')], now);
+    const text = formatClients([page('bbbbbbbbbbbb', 'zeta', 'Z\nfake line', 'https://zeta.example', 'open'), page('aaaaaaaaaaaa', 'alpha', '', null, 'group-key')], now);
     assert.equal(
       text,
       [
         'alpha (1 page)',
         '  aaaaaaaaaaaa  (untitled)',
         '                https://alpha.example/',
+        '                from (no origin: a program, not a browser)',
         '                functions: decode, sign',
         '                connected 5m 03s · in flight 1 · served 10 · failed 2',
         'zeta (1 page)',
         '  bbbbbbbbbbbb  Z\\nfake line',
         '                https://zeta.example/',
+        '                from https://zeta.example · joined WITHOUT a key (--open-pages)',
         '                functions: decode, sign',
         '                connected 5m 03s · in flight 1 · served 10 · failed 2',
         '',

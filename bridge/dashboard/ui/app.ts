@@ -41,7 +41,6 @@ let calls: CallView[] = [];
 let lastSeq = 0;
 let rate: RatePoint[] = [];
 let debugCapture = false;
-let tokenRequired = false;
 /** server clock − local clock, so ages are right even when the clocks differ. */
 let clockOffset = 0;
 
@@ -54,11 +53,11 @@ function apply(event: LiveEvent): void {
     lastSeq = 0;
     rate = [];
     debugCapture = event.debugCapture;
-    tokenRequired = event.tokenRequired;
+    byId('open-pages').hidden = !event.openPages;
     setText(byId('version'), `v${event.version} · protocol ${event.protocol}`);
     setText(byId('capture-note'), debugCapture ? 'arguments and results shown (--debug-capture)' : 'arguments and results hidden (start the bridge with --debug-capture to see them)');
     byId('calls-body').replaceChildren();
-    renderSnippet();
+    void renderSnippet();
   } else {
     for (const id of event.gone) pages.delete(id);
     for (const p of event.pages) pages.set(p.id, p);
@@ -98,6 +97,7 @@ interface Row {
   tr: HTMLTableRowElement;
   title: HTMLElement;
   url: HTMLElement;
+  origin: HTMLElement;
   functions: HTMLElement;
   functionsKey: string;
   connected: HTMLElement;
@@ -147,6 +147,7 @@ function createGroup(name: string): GroupBox {
 function createRow(page: PageView): Row {
   const title = el('span', { className: 'page-title' });
   const url = el('span', { className: 'page-url' });
+  const origin = el('span', { className: 'page-origin muted' });
   const id = el('span', { className: 'page-id mono', text: page.id });
   const cell = (className = 'num'): HTMLTableCellElement => el('td', { className });
   const kick = el('button', { className: 'kick', text: 'Kick', attrs: { type: 'button', 'aria-label': `kick page ${page.id}` } });
@@ -155,6 +156,7 @@ function createRow(page: PageView): Row {
     tr: el('tr', { attrs: { 'data-client-id': page.id } }),
     title,
     url,
+    origin,
     functions: el('div', { className: 'functions' }),
     functionsKey: '',
     connected: cell(),
@@ -166,7 +168,7 @@ function createRow(page: PageView): Row {
     kick,
     connectedAt: page.connectedAt,
   };
-  row.tr.append(el('td', { className: 'page' }, title, url, id), el('td', { className: 'fn' }, row.functions), row.connected, row.inFlight, row.served, row.errors, row.p50, row.p99, el('td', {}, kick));
+  row.tr.append(el('td', { className: 'page' }, title, url, origin, id), el('td', { className: 'fn' }, row.functions), row.connected, row.inFlight, row.served, row.errors, row.p50, row.p99, el('td', {}, kick));
   rows.set(page.id, row);
   return row;
 }
@@ -176,6 +178,8 @@ function updateRow(row: Row, page: PageView): void {
   row.title.title = page.title;
   setText(row.url, page.url);
   row.url.title = page.url;
+  const from = page.origin === null ? 'no origin (a program, not a browser)' : `from ${page.origin}`;
+  row.origin.replaceChildren(from, ...(page.keyless ? [el('span', { className: 'tag-keyless', text: 'no key', title: 'joined without the page key (--open-pages)' })] : []));
   const key = page.actions.join('\n');
   if (key !== row.functionsKey) {
     row.functionsKey = key;
@@ -393,24 +397,33 @@ async function runTry(event: SubmitEvent): Promise<void> {
 
 // ---- injector snippet ---------------------------------------------------------------------
 
-function snippetFor(group: string, token: string | null): string {
-  const src = new URL('/injector.js', location.origin);
-  src.searchParams.set('group', group || 'default');
-  if (token !== null) src.searchParams.set('token', token);
-  return `document.head.append(Object.assign(document.createElement('script'), {src: ${JSON.stringify(src.href)}}))`;
-}
+/** The snippet for the group in the form, from GET /v1/page-key (it carries that group's key). */
+let snippet: { group: string; key: string; text: string } | null = null;
+let snippetRequest = 0;
 
-function renderSnippet(): void {
-  const group = byId<HTMLInputElement>('snippet-group').value.trim();
-  const token = storedToken();
-  // The token is copied in full but not displayed, so a screenshot or a shoulder does not leak it.
-  setText(byId('snippet-code'), snippetFor(group, tokenRequired && token ? '••••••••' : null));
+async function renderSnippet(): Promise<void> {
+  const group = byId<HTMLInputElement>('snippet-group').value.trim() || 'default';
+  const request = ++snippetRequest;
+  const result = await api('GET', `/v1/page-key?group=${encodeURIComponent(group)}`);
+  if (request !== snippetRequest) return;
+  const code = byId('snippet-code');
+  const copy = byId<HTMLButtonElement>('snippet-copy');
+  if (!result.ok) {
+    snippet = null;
+    copy.disabled = true;
+    setText(code, `${result.error.code}: ${result.error.message}`);
+    return;
+  }
+  const { key, snippet: text } = result.body as { key: string; snippet: string };
+  snippet = { group, key, text };
+  copy.disabled = false;
+  // The key is copied in full but not displayed, so a screenshot or a shoulder does not leak it.
+  setText(code, text.split(key).join('••••••••'));
 }
 
 async function copySnippet(): Promise<void> {
-  const group = byId<HTMLInputElement>('snippet-group').value.trim();
-  const token = storedToken();
-  const text = snippetFor(group, tokenRequired && token ? token : null);
+  const text = snippet?.text;
+  if (text === undefined) return;
   const note = byId('snippet-copied');
   try {
     await navigator.clipboard.writeText(text);
@@ -476,14 +489,13 @@ function main(): void {
   });
   byId('try-form').addEventListener('submit', (event) => void runTry(event as SubmitEvent));
   byId('try-group').addEventListener('change', renderTryActions);
-  byId('snippet-group').addEventListener('input', renderSnippet);
+  byId('snippet-group').addEventListener('input', () => void renderSnippet());
   byId('snippet-copy').addEventListener('click', () => void copySnippet());
   window.addEventListener('resize', renderChart);
   setInterval(() => {
     tickAges();
     renderChart();
   }, 1_000);
-  renderSnippet();
   void connect();
 }
 
