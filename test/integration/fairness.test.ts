@@ -142,6 +142,20 @@ describe('HTTP timeouts', () => {
     assert.match(answer, /^HTTP\/1\.1 408 /);
   });
 
+  test('request headers over 16 KiB get 431 and the connection is closed', async (t) => {
+    const use = cleanupFor(t);
+    const bridge = await use.bridge();
+    const answer = await new Promise<string>((resolve) => {
+      const socket = connect({ host: '127.0.0.1', port: bridge.port });
+      let text = '';
+      socket.on('error', () => {});
+      socket.on('data', (d) => (text += d));
+      socket.on('close', () => resolve(text));
+      socket.write(`GET /health HTTP/1.1\r\nhost: 127.0.0.1\r\nx-filler: ${'x'.repeat(20_000)}\r\n\r\n`);
+    });
+    assert.match(answer, /^HTTP\/1\.1 431 /);
+  });
+
   test('requestTimeoutMs bounds receiving a request, not waiting for its answer: a call longer than it succeeds', async (t) => {
     const use = cleanupFor(t);
     const bridge = await use.bridge({ headersTimeoutMs: 1_000, requestTimeoutMs: 1_000 });
