@@ -5,7 +5,7 @@ import { pino } from 'pino';
 import { startBridge, type Bridge, type StartOptions } from '../../bridge/index.js';
 
 /**
- * The page key of test bridges (unless a test passes its own): one per test run (test-env.ts puts
+ * The page key of test bridges (unless a test passes its own): one per test run (test-env.mjs puts
  * it in the environment, so bridges in child processes share it), so a bridge restarted by a test
  * keeps it, and fake pages (test/helpers/fake-page.ts) carry it by default.
  */
