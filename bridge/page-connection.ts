@@ -366,13 +366,11 @@ export class PageConnection {
   private readonly onSocketError = (error: Error): void => {
     this.ctx.log.debug({ clientId: this.client?.id, error: error.message }, 'page socket error');
     if (!this.client) {
-      // A stranger that broke the protocol (a frame over the 64 KiB it may send): ws has queued its
-      // close frame and would read (and drop) whatever else it sends for as long as it keeps the
-      // connection; once the close frame is out, the connection is cut instead.
-      const cut = (): void => void this.socket.destroy();
-      this.socket.end();
-      if (this.socket.writableFinished) cut();
-      else this.socket.once('finish', cut);
+      // A stranger that broke the protocol (a frame over the 64 KiB it may send): ws has written
+      // its close frame and would go on reading (and dropping) whatever else it sends for as long
+      // as it keeps the connection. The connection is cut instead; the close code still reaches a
+      // peer that stopped sending, one still pushing a payload sees the connection reset.
+      this.socket.destroy();
     }
     // ws reports protocol violations (a frame over maxFrameBytes, invalid UTF-8) here and starts
     // the close handshake itself; a page that never completes it would hold its calls until the

@@ -64,15 +64,20 @@ function scanCosts(): void {
   console.log(`32 MiB of [[[[: refused after ${time(() => scanDepth(deep, MAX_ENVELOPE_DEPTH), 100).toFixed(1)} µs (the scan stops at level ${MAX_ENVELOPE_DEPTH + 1})`);
 }
 
-async function startBridgeProcess(pageKey: string): Promise<{ url: string; rss(): Promise<number>; close(): void }> {
+async function startBridgeProcess(pageKey: string): Promise<{ url: string; rss(gc?: boolean): Promise<number>; heap(): Promise<number>; close(): void }> {
   const child = fork(join(here, 'bridge-process.mjs'), [], { execArgv: ['--expose-gc', '--no-warnings'], env: { ...process.env, PAGECALL_BENCH_PAGE_KEY: pageKey }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const port = await new Promise<number>((resolve) => child.once('message', (m: { port: number }) => resolve(m.port)));
   return {
     url: `http://127.0.0.1:${port}`,
-    rss: () =>
+    rss: (gc = false) =>
       new Promise((resolve) => {
         child.once('message', (m: { rss: number }) => resolve(m.rss));
-        child.send({ type: 'memory' });
+        child.send({ type: 'memory', gc });
+      }),
+    heap: () =>
+      new Promise((resolve) => {
+        child.once('message', (m: { heapUsed: number }) => resolve(m.heapUsed));
+        child.send({ type: 'memory', gc: true });
       }),
     close: () => child.kill('SIGKILL'),
   };
@@ -103,7 +108,8 @@ async function floodCosts(): Promise<void> {
   try {
     await probe(bridge.url, 50);
     const idle = await probe(bridge.url, PROBES);
-    const rssIdle = await bridge.rss();
+    const rssIdle = await bridge.rss(true);
+    const heapIdle = await bridge.heap();
     const flood = Buffer.alloc(32 * MiB, '['.charCodeAt(0));
     let flooding = true;
     let frames = 0;
@@ -122,6 +128,8 @@ async function floodCosts(): Promise<void> {
     flooding = false;
     await Promise.all(lanes);
     clearInterval(sampler);
+    const rssAfter = await bridge.rss(true);
+    const heapAfter = await bridge.heap();
     const row = (name: string, xs: number[]): string => `${name.padEnd(28)} ${quantile(xs, 0.5).toFixed(2).padStart(8)} ${quantile(xs, 0.99).toFixed(2).padStart(8)}`;
     console.log(`\n/health and a real call, ${PROBES} of each, idle and while ${LANES} strangers flood 32 MiB [[[[ frames before hello (${frames} frames, ${((frames * 32) / 1024).toFixed(1)} GiB offered)`);
     console.log('                              p50 ms   p99 ms');
@@ -129,7 +137,7 @@ async function floodCosts(): Promise<void> {
     console.log(row('/health, during the flood', busy.health));
     console.log(row('call, idle', idle.call));
     console.log(row('call, during the flood', busy.call));
-    console.log(`bridge RSS: ${(rssIdle / MiB).toFixed(0)} MiB idle, at most ${(peakRss / MiB).toFixed(0)} MiB during the flood`);
+    console.log(`bridge RSS: ${(rssIdle / MiB).toFixed(0)} MiB idle, at most ${(peakRss / MiB).toFixed(0)} MiB during the flood (garbage between collections), ${(rssAfter / MiB).toFixed(0)} MiB after it and a collection; heap in use ${(heapIdle / MiB).toFixed(1)} MiB before, ${(heapAfter / MiB).toFixed(1)} MiB after`);
   } finally {
     await page.close();
     bridge.close();

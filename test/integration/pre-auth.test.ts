@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import { MAX_HELLO_BYTES } from '../../protocol/index.js';
 import { getJson, postJson, until } from '../helpers/bridge.js';
 import { cleanupFor } from '../helpers/cleanup.js';
+import { internals } from '../helpers/internals.js';
 import { openRawSocket } from '../helpers/raw-ws.js';
 
 const MiB = 1024 * 1024;
@@ -125,4 +126,7 @@ test('while strangers flood 32 MiB [[[[ frames before hello, /health and a real 
   // Parsing (or even buffering) one of those frames would take 32 MiB and more; the bridge took none.
   assert.ok(peak < 32 * MiB, `buffers grew by ${(peak / MiB).toFixed(1)} MiB during the flood`);
   assert.equal(page.ws.readyState, page.ws.OPEN);
+  // Every refused socket is gone from the bridge, with its handshake slot.
+  await until(() => internals(bridge).hub.pendingHandshakes.sources === 0, 'the handshake slots to be given back');
+  assert.deepEqual(internals(bridge).hub.pendingHandshakes, { waiting: 0, sources: 0, openPageSources: 0 });
 });
