@@ -3,8 +3,8 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { nanoid } from 'nanoid';
-import { PagecallError, WS_PATH, type Json } from '../protocol/index.js';
-import { checkAction, checkGroup, typeName } from '../protocol/index.js';
+import { PagecallError, WS_PATH, checkGroup, type Json } from '../protocol/index.js';
+import { checkAction, typeName } from '../protocol/index.js';
 import { registerBridgeParts } from './bridge-parts.js';
 import { ClientRegistry } from './client-registry.js';
 import { Cluster, type ClusterStatus } from './cluster/cluster.js';
@@ -20,6 +20,7 @@ import { codec } from './node-codec.js';
 import { packageVersion } from './package-root.js';
 import type { ClientInfo } from './page-client.js';
 import { PageHub } from './page-hub.js';
+import { PageKeys, resolvePageKey, type ResolvedPageKey } from './page-key.js';
 import { PendingCalls, type CallRequest, type CallSuccess, type SettledCall } from './pending-calls.js';
 import { StreamHub } from './streams/stream-hub.js';
 import { STREAM_PATH, StreamSockets } from './streams/stream-routes.js';
@@ -39,6 +40,11 @@ export interface StartOptions extends BridgeOptions {
   env?: Record<string, string | undefined>;
   /** Also open a listener that speaks JsRpc's protocol (docs/migrating-from-jsrpc.md); `{}` for port 12080. */
   jsrpc?: JsrpcOptions;
+  /**
+   * The page key pages must show (at least 16 characters). Default: `pageKeyFile`, else
+   * PAGECALL_PAGE_KEY in `env`, else the key file in the user's config directory, made on first start.
+   */
+  pageKey?: string;
 }
 
 
@@ -48,10 +54,13 @@ export class Bridge {
   readonly log: Logger;
   readonly version = packageVersion();
   /**
-   * The key a page sends in its hello to show the user put it there. Until page admission lands
-   * (issue 11) it is a per-run random value that the bridge does not check yet.
+   * The key a page sends in its hello to show the user put it there (`pagecall.connect({key})`).
+   * It admits pages to every group; groupKey() gives one that admits a single group.
    */
-  readonly pageKey: string = nanoid(32);
+  readonly pageKey: string;
+  /** Where the page key came from (option, environment, its file, or a file made now). */
+  readonly pageKeySource: Omit<ResolvedPageKey, 'key'>;
+  private readonly keys: PageKeys;
   private readonly registry = new ClientRegistry();
   private readonly pending: PendingCalls;
   private readonly hub: PageHub;
@@ -70,13 +79,17 @@ export class Bridge {
   private lastRequestId = 0;
 
   constructor(options: StartOptions = {}) {
-    const { logger, env, jsrpc, ...rest } = options;
+    const { logger, env, jsrpc, pageKey, ...rest } = options;
     this.config = resolveConfig(rest, env ?? {});
     this.log = logger ?? createLogger(this.config);
+    const { key, ...source } = resolvePageKey({ pageKey, pageKeyFile: this.config.pageKeyFile, env: env ?? {} });
+    this.pageKey = key;
+    this.pageKeySource = source;
+    this.keys = new PageKeys(key);
     this.pending = new PendingCalls(this.registry, this.config, (call) => this.onSettled(call));
     this.streams = new StreamHub(this.config, this.log);
     this.streamSockets = new StreamSockets(this.config, this.streams, this.log);
-    this.hub = new PageHub(this.config, this.registry, this.pending, this.log, {
+    this.hub = new PageHub(this.config, this.registry, this.pending, this.log, this.keys, {
       onJoin: (client) => {
         this.live.onJoin(client);
         this.metrics.onJoin(client);
@@ -113,12 +126,25 @@ export class Bridge {
     this.live = new LiveState(this.config, this.registry, this.pending, this.version, this.streams, this.cluster);
     this.metrics = new BridgeMetrics({ registry: this.registry, pending: this.pending, counters: this.hub.counters, subscribers: () => this.live.subscriberCount, streams: this.streams, version: this.version, cluster: this.cluster });
     registerBridgeParts(this, { registry: this.registry, pending: this.pending, hub: this.hub, streams: this.streams, cluster: this.cluster });
-    const http = { config: this.config, registry: this.registry, pending: this.pending, hub: this.hub, live: this.live, streams: this.streams, metrics: this.metrics, log: this.log, version: this.version, cluster: this.cluster };
-    this.server = createServer({ keepAlive: true }, createRouter(http, ROUTES, () => this.requestIdPrefix + (++this.lastRequestId).toString(36)));
-    this.jsrpc = jsrpc ? new JsrpcListener(this, { ...http, mainUrl: () => this.url }, jsrpc) : null;
+    const http = { config: this.config, registry: this.registry, pending: this.pending, hub: this.hub, live: this.live, streams: this.streams, metrics: this.metrics, log: this.log, version: this.version, cluster: this.cluster, keys: this.keys };
+    this.server = createServer(
+      {
+        keepAlive: true,
+        // Deliberate, not Node's defaults (60 s for headers, 300 s for a request): a client that
+        // trickles its headers or body holds a socket and a parser; nothing legitimate is that slow.
+        headersTimeout: this.config.headersTimeoutMs,
+        requestTimeout: this.config.requestTimeoutMs,
+        // Node checks those timeouts this often (its default, 30 s, would let them run late by that much).
+        connectionsCheckingInterval: 1_000,
+      },
+      createRouter(http, ROUTES, () => this.requestIdPrefix + (++this.lastRequestId).toString(36)),
+    );
+    this.jsrpc = jsrpc ? new JsrpcListener({ ...http, mainUrl: () => this.url }, jsrpc) : null;
     this.server.on('upgrade', this.onUpgrade);
-    this.server.on('clientError', (error, socket) => {
-      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
+    this.server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
+      // Node reports a request that missed --headers-timeout-ms / --request-timeout-ms here too.
+      const status = error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : error.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
+      if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\n\r\n`);
       this.log.debug({ error: error.message }, 'malformed HTTP request');
     });
   }
@@ -133,8 +159,17 @@ export class Bridge {
       });
     });
     // One line at info; the full configuration is there at debug.
-    this.log.debug({ config: redactConfig(this.config) }, 'configuration');
+    this.log.debug({ config: redactConfig(this.config), pageKey: { source: this.pageKeySource.source, file: this.pageKeySource.file } }, 'configuration');
     this.log.info(`pagecall ${this.version} listening on ${this.url} (${configSummary(this.config)})`);
+    if (this.pageKeySource.source === 'created') this.log.info(`made a new page key in ${this.pageKeySource.file}: snippets printed from now on carry it`);
+    for (const warning of this.pageKeySource.warnings) this.log.warn(warning);
+    if (this.config.openPages) {
+      this.log.warn(
+        this.config.token === undefined
+          ? '--open-pages: pages join WITHOUT the page key. Any website open in your browser can join a group, receive your callers\' arguments and answer with results of its choosing. Pages that carry the key are not affected.'
+          : '--open-pages has no effect with a token: pages still need the page key or the token.',
+      );
+    }
     this.cluster?.start(this.url);
     if (this.jsrpc) {
       try {
@@ -156,6 +191,16 @@ export class Bridge {
   /** The cluster as this node sees it (NATS state, nodes), or null when the bridge is not in one. */
   clusterStatus(): ClusterStatus | null {
     return this.cluster?.status() ?? null;
+  }
+
+  /**
+   * The key that admits pages to `group` only (derived from the page key, so it survives restarts
+   * as long as the page key does). Throws BAD_REQUEST for a name that is not a valid group.
+   */
+  groupKey(group: string): string {
+    const problem = checkGroup(group);
+    if (problem) throw new PagecallError('BAD_REQUEST', problem);
+    return this.keys.groupKey(group);
   }
 
   /** The bound port. */

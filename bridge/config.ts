@@ -3,6 +3,7 @@
  * explicit options (CLI flags). The result is validated and frozen.
  */
 import { hostname } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 
 /** Hosts that only this machine can reach. */
@@ -19,6 +20,9 @@ const schema = z.strictObject({
   host: z.string().min(1),
   port: z.number().int().min(0).max(65535),
   token: z.string().min(16, 'token: must be at least 16 characters').optional(),
+  tokenFile: z.string().min(1).optional(),
+  pageKeyFile: z.string().min(1).optional(),
+  openPages: z.boolean(),
   timeoutMs: z.number().int().min(1).max(3_600_000),
   maxTimeoutMs: z.number().int().min(1).max(3_600_000),
   heartbeatMs: z.number().int().min(50).max(600_000),
@@ -27,6 +31,8 @@ const schema = z.strictObject({
   maxFrameBytes: z.number().int().min(1024),
   maxBatch: z.number().int().min(1),
   maxClients: z.number().int().min(1),
+  maxHandshakesPerOrigin: z.number().int().min(1),
+  maxOpenPagesPerOrigin: z.number().int().min(1),
   maxActionsPerClient: z.number().int().min(1),
   maxInFlightPerClient: z.number().int().min(1),
   queueTimeoutMs: z.number().int().min(0),
@@ -35,8 +41,9 @@ const schema = z.strictObject({
   allowEval: z.boolean(),
   allowOrigins: z.array(z.string()),
   allowHosts: z.array(z.string()),
-  openPages: z.boolean(),
   shutdownGraceMs: z.number().int().min(0),
+  headersTimeoutMs: z.number().int().min(1_000).max(600_000),
+  requestTimeoutMs: z.number().int().min(1_000).max(3_600_000),
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),
   logFormat: z.enum(['auto', 'pretty', 'json']),
   debugCapture: z.boolean(),
@@ -67,7 +74,7 @@ export type BridgeOptions = Partial<z.infer<typeof schema>>;
 /** The group pages join and commands use when none is named. */
 export const DEFAULT_GROUP = 'default';
 
-/** Defaults: loopback only, 30 s deadline, no token, eval off. */
+/** Defaults: loopback only, pages need the page key, 30 s deadline, no token, eval off. */
 export const DEFAULTS: BridgeConfig = Object.freeze({
   host: '127.0.0.1',
   port: 12180,
@@ -79,16 +86,20 @@ export const DEFAULTS: BridgeConfig = Object.freeze({
   maxFrameBytes: 32 * MiB,
   maxBatch: 10_000,
   maxClients: 5_000,
+  maxHandshakesPerOrigin: 8,
+  maxOpenPagesPerOrigin: 8,
   maxActionsPerClient: 1_000,
   maxInFlightPerClient: 4_096,
   queueTimeoutMs: 5_000,
   maxQueued: 100_000,
   balance: 'least-in-flight',
+  openPages: false,
   allowEval: false,
   allowOrigins: [],
   allowHosts: [],
-  openPages: false,
   shutdownGraceMs: 10_000,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 60_000,
   logLevel: 'info',
   logFormat: 'auto',
   debugCapture: false,
@@ -107,7 +118,10 @@ type Kind = 'string' | 'int' | 'bool' | 'list';
 export const OPTION_DOCS: Record<keyof BridgeConfig, { kind: Kind; help: string }> = {
   host: { kind: 'string', help: 'interface to listen on; anything but loopback requires a token' },
   port: { kind: 'int', help: 'TCP port (0 picks a free one)' },
-  token: { kind: 'string', help: 'shared secret for pages and callers (Authorization: Bearer <token>); at least 16 characters' },
+  token: { kind: 'string', help: 'shared secret for callers (Authorization: Bearer <token>); at least 16 characters. On a command line other users can read it: prefer --token-file or PAGECALL_TOKEN' },
+  tokenFile: { kind: 'string', help: 'file holding the token (first line)' },
+  pageKeyFile: { kind: 'string', help: 'file holding the page key that admits pages (default: page-key in $PAGECALL_CONFIG_DIR, else ~/.config/pagecall, made on first start); or the key itself in PAGECALL_PAGE_KEY' },
+  openPages: { kind: 'bool', help: 'admit pages without the page key: any website open in your browser can join a group (unsafe; the old behaviour; JsRpc pages: the old /ws URL without &key=)' },
   timeoutMs: { kind: 'int', help: 'default call deadline in ms' },
   maxTimeoutMs: { kind: 'int', help: 'largest timeoutMs a caller may ask for' },
   heartbeatMs: { kind: 'int', help: 'ping interval; a page silent for 3 intervals is dropped' },
@@ -116,16 +130,19 @@ export const OPTION_DOCS: Record<keyof BridgeConfig, { kind: Kind; help: string 
   maxFrameBytes: { kind: 'int', help: 'largest WebSocket frame from a page' },
   maxBatch: { kind: 'int', help: 'most calls in one /v1/batch request' },
   maxClients: { kind: 'int', help: 'most pages connected at once' },
+  maxHandshakesPerOrigin: { kind: 'int', help: 'most page sockets not yet admitted from one origin (and from one remote address beyond loopback); more wait their turn' },
+  maxOpenPagesPerOrigin: { kind: 'int', help: 'with --open-pages, most pages admitted without a key from one origin (and from one remote address beyond loopback)' },
   maxActionsPerClient: { kind: 'int', help: 'most functions one page may register' },
   maxInFlightPerClient: { kind: 'int', help: 'most calls running in one page at once; more wait in a queue' },
   queueTimeoutMs: { kind: 'int', help: 'how long a call waits for a free page before OVERLOADED' },
-  maxQueued: { kind: 'int', help: 'most calls waiting for a free page' },
+  maxQueued: { kind: 'int', help: 'most calls waiting for a free page, per group' },
   balance: { kind: 'string', help: 'how calls spread over pages: least-in-flight or round-robin' },
   allowEval: { kind: 'bool', help: 'enable POST /v1/eval (runs code strings in pages)' },
   allowOrigins: { kind: 'list', help: 'comma-separated page origins allowed to connect (default: any)' },
   allowHosts: { kind: 'list', help: 'extra Host header names accepted on loopback (DNS-rebinding guard)' },
-  openPages: { kind: 'bool', help: 'let pages join without the page key (JsRpc pages: the old /ws URL without &key=)' },
   shutdownGraceMs: { kind: 'int', help: 'on SIGINT/SIGTERM, how long in-flight calls may finish' },
+  headersTimeoutMs: { kind: 'int', help: 'how long an HTTP client may take to send its request headers' },
+  requestTimeoutMs: { kind: 'int', help: 'how long an HTTP client may take to send a whole request (headers and body; not the wait for its answer)' },
   logLevel: { kind: 'string', help: 'trace, debug, info, warn, error, fatal or silent' },
   logFormat: { kind: 'string', help: 'auto (pretty on a terminal), pretty or json' },
   debugCapture: { kind: 'bool', help: 'include call arguments and results in logs and the dashboard' },
@@ -197,10 +214,35 @@ export function isLoopback(host: string): boolean {
   return LOOPBACK_HOSTS.has(host) || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
-/** Merges defaults, environment and options; validates; freezes. */
+/** Reads a secret from the first line of a file; the message names the file and the option. */
+export function readSecretFile(file: string, option: string): string {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`${option}: cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+  return (text.split(/\r?\n/, 1)[0] ?? '').trim();
+}
+
+/** The token a set of options gives: its own, else the one in its token file. */
+function tokenOf(options: BridgeOptions, option: string): string | undefined {
+  if (options.token !== undefined) return options.token;
+  return options.tokenFile !== undefined ? readSecretFile(options.tokenFile, option) : undefined;
+}
+
+/**
+ * Merges defaults, environment and options; validates; freezes. The token comes from the options
+ * (`token`, else `tokenFile`), else from the environment (PAGECALL_TOKEN, else PAGECALL_TOKEN_FILE).
+ */
 export function resolveConfig(options: BridgeOptions = {}, env: Record<string, string | undefined> = {}): BridgeConfig {
-  const merged: Record<string, unknown> = { ...DEFAULTS, ...optionsFromEnv(env) };
-  for (const [key, value] of Object.entries(options)) if (value !== undefined) merged[key] = value;
+  const fromEnv = optionsFromEnv(env);
+  const merged: Record<string, unknown> = { ...DEFAULTS, ...fromEnv };
+  const given: BridgeOptions = {};
+  for (const [key, value] of Object.entries(options)) if (value !== undefined) (given as Record<string, unknown>)[key] = value;
+  Object.assign(merged, given);
+  const token = tokenOf(given, 'tokenFile') ?? tokenOf(fromEnv, envName('tokenFile'));
+  if (token !== undefined) merged.token = token;
   const parsed = schema.safeParse(merged);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
@@ -209,6 +251,9 @@ export function resolveConfig(options: BridgeOptions = {}, env: Record<string, s
     throw new ConfigError(`invalid configuration: ${message}`);
   }
   const config = parsed.data;
+  if (config.headersTimeoutMs > config.requestTimeoutMs) {
+    throw new ConfigError(`invalid configuration: headersTimeoutMs (${config.headersTimeoutMs}) is larger than requestTimeoutMs (${config.requestTimeoutMs})`);
+  }
   if (config.timeoutMs > config.maxTimeoutMs) {
     throw new ConfigError(`invalid configuration: timeoutMs (${config.timeoutMs}) is larger than maxTimeoutMs (${config.maxTimeoutMs})`);
   }
@@ -284,7 +329,8 @@ export function configSummary(config: BridgeConfig): string {
   const shown = (value: unknown): string => (Array.isArray(value) ? value.join(',') : String(value));
   const safe = redactConfig(config) as Record<keyof BridgeConfig, unknown>;
   const changed = (Object.keys(OPTION_DOCS) as Array<keyof BridgeConfig>)
-    .filter((key) => !['host', 'port', 'allowEval', 'logFormat'].includes(key) && !SECRET_KEYS.has(key) && config[key] !== undefined && shown(config[key]) !== shown(DEFAULTS[key]))
+    .filter((key) => !['host', 'port', 'allowEval', 'openPages', 'logFormat'].includes(key) && !SECRET_KEYS.has(key) && config[key] !== undefined && shown(config[key]) !== shown(DEFAULTS[key]))
     .map((key) => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}=${shown(safe[key])}`);
-  return `token ${config.token ? 'required' : 'off'}, eval ${config.allowEval ? 'on' : 'off'}${changed.length ? `; ${changed.join(' ')}` : ''}`;
+  const pages = config.openPages ? 'pages OPEN to any website (--open-pages)' : 'pages need the page key';
+  return `token ${config.token ? 'required' : 'off'}, eval ${config.allowEval ? 'on' : 'off'}, ${pages}${changed.length ? `; ${changed.join(' ')}` : ''}`;
 }

@@ -1,6 +1,7 @@
 /** One connected page: its identity, its functions, its socket and the frames waiting to go out. */
 import type { WebSocket } from 'ws';
 import type { BridgeMessage, ClientContext } from '../protocol/index.js';
+import type { AdmittedBy } from './admission.js';
 
 /** Counters kept per page for listings, metrics and the dashboard. */
 export interface PageStats {
@@ -23,6 +24,8 @@ export interface ClientInfo {
   /** Where the client runs: a tab's top document, a child frame or a dedicated worker. */
   context: ClientContext;
   remoteAddress: string | null;
+  /** What let the page in: the page key, a group key, the token, or nothing (`open`, under --open-pages). */
+  admission: AdmittedBy;
   connectedAt: string;
   inFlight: number;
   served: number;
@@ -48,7 +51,7 @@ export class PageClient {
     readonly id: string,
     readonly group: string,
     readonly socket: WebSocket,
-    init: { actions: string[]; url: string; title: string; origin: string | null; remoteAddress: string | null; context?: ClientContext },
+    init: { actions: string[]; url: string; title: string; origin: string | null; remoteAddress: string | null; context?: ClientContext; admission?: AdmittedBy },
     private readonly onSent: (messages: number, bytes: number) => void = () => {},
   ) {
     this.actions = new Set(init.actions);
@@ -57,9 +60,11 @@ export class PageClient {
     this.origin = init.origin;
     this.remoteAddress = init.remoteAddress;
     this.context = init.context ?? 'top';
+    this.admission = init.admission ?? 'page-key';
   }
 
   readonly origin: string | null;
+  readonly admission: AdmittedBy;
   readonly context: ClientContext;
   readonly remoteAddress: string | null;
 
@@ -128,6 +133,7 @@ export class PageClient {
       origin: this.origin,
       context: this.context,
       remoteAddress: this.remoteAddress,
+      admission: this.admission,
       connectedAt: new Date(this.connectedAt).toISOString(),
       inFlight: this.inFlight,
       served: this.stats.served,

@@ -335,11 +335,14 @@ export class PendingCalls {
     this.finish(call, call.lost ?? error);
   }
 
-  /** Hands a page's result to its call. Returns false for results nobody waits for (late, foreign). */
-  onResult(client: PageClient, message: ResultMessage): boolean {
+  /**
+   * Hands a page's result to its call. Returns false for results nobody waits for (late, foreign).
+   * `checkDepth` false skips the nesting walk: the frame's byte scan showed it is shallow enough.
+   */
+  onResult(client: PageClient, message: ResultMessage, checkDepth = true): boolean {
     const call = this.running.get(message.id);
     if (!call || call.client !== client) return false;
-    if (message.ok && nestedDeeperThan(message.value)) {
+    if (message.ok && checkDepth && nestedDeeperThan(message.value)) {
       // A conforming page refuses such a value itself; sending it on would overflow JSON.stringify.
       client.stats.failed++;
       this.finish(call, new PagecallError('RESULT_NOT_SERIALIZABLE', `page ${client.id} returned a value nested deeper than ${MAX_WIRE_DEPTH} levels`, { clientId: client.id, limit: MAX_WIRE_DEPTH }));
@@ -467,11 +470,12 @@ export class PendingCalls {
   }
 
   private enqueue(call: Call): void {
-    if (this.queued >= this.config.maxQueued) {
-      throw new PagecallError('OVERLOADED', `every page with ${JSON.stringify(call.action)} is at its in-flight limit and the wait queue is full`, { retryAfterSeconds: 1 });
-    }
     const group = call.group;
     let queue = this.queues.get(group);
+    // The limit is per group, so one group's flood never fails another group's calls.
+    if ((queue?.length ?? 0) >= this.config.maxQueued) {
+      throw new PagecallError('OVERLOADED', `every page with ${JSON.stringify(call.action)} is at its in-flight limit and group ${JSON.stringify(group)}'s wait queue is full (${this.config.maxQueued} calls, --max-queued)`, { retryAfterSeconds: 1, limit: this.config.maxQueued });
+    }
     if (!queue) {
       queue = [];
       this.queues.set(group, queue);

@@ -1,6 +1,6 @@
 /** Flag parsing shared by the commands. */
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { DEFAULTS, OPTION_DOCS, envName } from '../bridge/config.js';
+import { DEFAULTS, OPTION_DOCS, envName, readSecretFile } from '../bridge/config.js';
 
 /** `timeoutMs` → `timeout-ms`. */
 export const kebab = (key: string): string => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
@@ -29,9 +29,28 @@ export function addConfigOptions(command: Command): Command {
   return command;
 }
 
-/** The flags with `token` from $PAGECALL_TOKEN when --token was not given. */
-export function withEnvToken<T extends { token?: string }>(flags: T, env: NodeJS.ProcessEnv = process.env): T {
-  const token = flags.token ?? env.PAGECALL_TOKEN;
+/** Said when a token is given with --token: the command line is readable by every user of the machine. */
+export const TOKEN_FLAG_WARNING =
+  'pagecall: warning: --token puts the token where every user of this machine can read it (ps, /proc/<pid>/cmdline); pass --token-file <file> or set PAGECALL_TOKEN instead\n';
+
+/** Adds --token and --token-file (a caller's credentials for a running bridge). */
+export function addTokenOptions(command: Command): Command {
+  return command
+    .option('-t, --token <token>', 'bridge token; prefer --token-file or PAGECALL_TOKEN (a command line is readable by other users)')
+    .option('--token-file <file>', 'file holding the bridge token (first line) [env PAGECALL_TOKEN_FILE]');
+}
+
+/**
+ * The flags with `token` resolved: --token, else --token-file, else $PAGECALL_TOKEN, else
+ * $PAGECALL_TOKEN_FILE. `warn` hears TOKEN_FLAG_WARNING when --token was used.
+ */
+export function withToken<T extends { token?: string; tokenFile?: string }>(flags: T, env: NodeJS.ProcessEnv = process.env, warn: (text: string) => void = () => {}): T {
+  if (flags.token !== undefined) warn(TOKEN_FLAG_WARNING);
+  const token =
+    flags.token ??
+    (flags.tokenFile !== undefined ? readSecretFile(flags.tokenFile, '--token-file') : undefined) ??
+    env.PAGECALL_TOKEN ??
+    (env.PAGECALL_TOKEN_FILE ? readSecretFile(env.PAGECALL_TOKEN_FILE, 'PAGECALL_TOKEN_FILE') : undefined);
   return token ? { ...flags, token } : flags;
 }
 

@@ -3,6 +3,7 @@
 import { Command, CommanderError } from 'commander';
 import { packageVersion } from '../bridge/package-root.js';
 import { injectorCommand } from './injector.js';
+import { keyCommand } from './key.js';
 import { openCommand } from './open.js';
 import { callCli, clientsCli } from './remote.js';
 import { serveCommand } from './serve.js';
@@ -33,7 +34,7 @@ const program = conventions(new Command('pagecall'), 'pagecall')
   .description('Call functions that live inside web pages: a local bridge, a page injector and an HTTP API.')
   .version(packageVersion(), '-v, --version', 'print the version');
 
-for (const command of [serveCommand(), injectorCommand(), openCommand(), userscriptCommand(), clientsCli(), callCli(), watchCli()]) {
+for (const command of [serveCommand(), injectorCommand(), keyCommand(), openCommand(), userscriptCommand(), clientsCli(), callCli(), watchCli()]) {
   program.addCommand(conventions(command, `pagecall ${command.name()}`));
 }
 

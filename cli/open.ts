@@ -10,7 +10,7 @@ import { findBrowser } from '../launcher/find-browser.js';
 import { frameRule } from '../launcher/frame-rule.js';
 import { loadHooks } from '../launcher/page-script.js';
 import { probeBridge, type ProbeResult } from '../launcher/running-bridge.js';
-import { addConfigOptions, parseWholeNumber } from './flags.js';
+import { addConfigOptions, parseWholeNumber, withToken } from './flags.js';
 import { printable } from './remote.js';
 import { exitWhenFlushed, fail, print, printError } from './stdio.js';
 
@@ -48,15 +48,18 @@ export function bridgeFlags(flags: OpenFlags): BridgeOptions {
   return out as BridgeOptions;
 }
 
-/** The launch() options for `pagecall open <urls…>`; token from --token or $PAGECALL_TOKEN, page key from --key or $PAGECALL_PAGE_KEY. */
+/**
+ * The launch() options for `pagecall open <urls…>`: the token as withToken() resolved it (with a
+ * running bridge it is only used to ask for the page key and to watch readiness; pages never get
+ * it); the page key from --key, else launch() finds it ($PAGECALL_PAGE_KEY, or the bridge hands it out).
+ */
 export function launchOptionsFrom(urls: string[], flags: OpenFlags, choice: BridgeChoice, env: NodeJS.ProcessEnv = process.env): LaunchOptions {
   const token = flags.token ?? env.PAGECALL_TOKEN;
   const options: LaunchOptions = { urls, group: flags.group, scripts: flags.script, tabs: flags.tabs, headful: flags.headful === true, bypassCSP: flags.bypassCsp, workers: flags.workers === true };
   if ('join' in choice) {
     options.bridgeUrl = choice.join;
     if (token) options.token = token;
-    const key = flags.key ?? env.PAGECALL_PAGE_KEY;
-    if (key) options.key = key;
+    if (flags.key) options.key = flags.key;
   } else {
     options.bridgeOptions = { ...choice.start, env, ...(token ? { token } : {}) };
   }
@@ -109,7 +112,7 @@ export function describeTabEvent(event: TabEvent): string {
 }
 
 /** Errors that are the user's to fix: printed as one line, exit 2. */
-const USAGE_ERRORS = new Set(['BrowserNotFoundError', 'HookScriptError', 'ConfigError', 'FrameRuleError']);
+const USAGE_ERRORS = new Set(['BrowserNotFoundError', 'HookScriptError', 'ConfigError', 'FrameRuleError', 'PageKeyError']);
 /** Errors of the launch itself (a page that cannot load, tabs not ready, a browser that would not start): exit 1. */
 const LAUNCH_ERRORS = new Set(['LaunchError', 'BrowserStartError', 'NavigationError']);
 
@@ -123,7 +126,7 @@ export function openCommand(): Command {
     .option('-g, --group <name>', 'group the pages join', DEFAULT_GROUP)
     .option('-s, --script <file>', 'hook script run before page scripts in every realm that joins (repeatable)', (v: string, all: string[]) => [...all, v], [] as string[])
     .option('-b, --bridge <url>', 'join this running bridge (default: the pagecall bridge on --host/--port if one answers there, else one started here)')
-    .option('-k, --key <key>', 'page key for a bridge running elsewhere [env PAGECALL_PAGE_KEY]')
+    .option('-k, --key <key>', 'the key the pages show (default: $PAGECALL_PAGE_KEY, else the bridge hands out the key of --group)')
     .option('--tabs <n>', 'tabs per URL; crashed or closed tabs are replaced', parseWholeNumber, 1)
     .option('--frames <rule>', "frames that join besides each tab's top document: top, all, a URL glob (* is any run of characters) or /regex/", 'top')
     .option('--workers', "inject into the tabs' dedicated workers too (their functions are called like a page's)")
@@ -152,11 +155,13 @@ Examples:
   pagecall open https://site.example/ --script hooks.js --workers --wait-for decode
   pagecall open https://site.example/ --user-data-dir ~/.pagecall-profile --headful`,
     )
-    .action(async (urls: string[], flags: OpenFlags) => {
+    .action(async (urls: string[], given: OpenFlags) => {
       // Loaded here: the other commands do not need the launcher.
       const { launch } = await import('../launcher/launch.js');
       let launched;
+      let flags = given;
       try {
+        flags = withToken(given, process.env, printError);
         // What is wrong locally is said first, before a bridge is looked for or started.
         if (!flags.cdp) findBrowser(flags.browser);
         frameRule(flags.frames);
@@ -181,7 +186,8 @@ Examples:
       const offered = [...new Set(clients.flatMap((c) => c.actions))].sort();
       print(`pagecall: ready: ${tabs.length} tab(s) in group ${flags.group} on ${launched.bridgeUrl}${launched.bridge ? ' (bridge started here)' : ''}; functions: ${offered.map(printable).join(', ') || '(none registered)'}\n`);
       for (const tab of tabs) print(`  tab ${tab.index}  ${tab.clientId}  ${printable(tab.url)}\n`);
-      print(`  call:  curl -s ${launched.bridgeUrl}/v1/call -H 'content-type: application/json' -d '{"group":"${flags.group}","action":"${offered[0] ? printable(offered[0]) : 'name'}","args":[]}'\n`);
+      const auth = flags.token !== undefined ? ' -H "authorization: Bearer $PAGECALL_TOKEN"' : '';
+      print(`  call:  curl -s ${launched.bridgeUrl}/v1/call -H 'content-type: application/json'${auth} -d '{"group":"${flags.group}","action":"${offered[0] ? printable(offered[0]) : 'name'}","args":[]}'\n`);
       let stopping = false;
       const stop = (): void => {
         if (stopping) return;

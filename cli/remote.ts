@@ -3,15 +3,16 @@
  * readable results (or the API's JSON with --json). Errors print `CODE: message` and exit 1.
  */
 import { Command } from 'commander';
-import { DEFAULTS } from '../bridge/config.js';
+import { ConfigError, DEFAULTS } from '../bridge/config.js';
 import type { ClientInfo } from '../bridge/page-client.js';
-import { parseWholeNumber, withEnvToken } from './flags.js';
-import { print, printError as printToStderr } from './stdio.js';
+import { addTokenOptions, parseWholeNumber, withToken } from './flags.js';
+import { fail, print, printError as printToStderr } from './stdio.js';
 
 /** Where the bridge is and how to reach it. */
 export interface RemoteFlags {
   url: string;
   token?: string;
+  tokenFile?: string;
   json?: boolean;
 }
 
@@ -52,9 +53,31 @@ export function parseCliArg(text: string): unknown {
   }
 }
 
-/** Escapes control characters (ANSI escapes in a page title would otherwise drive the terminal). */
+/**
+ * Characters that change how the text around them is shown without being seen themselves: bidi
+ * controls (U+202E turns `exe.txt` into `txt.exe` on screen), zero-width and other format
+ * characters, line and paragraph separators. A page picks its title and URL; they are escaped.
+ */
+const INVISIBLE = /[\p{Cf}\u2028\u2029]/gu;
+
+/**
+ * Escapes control characters (ANSI escapes in a page title would otherwise drive the terminal) as
+ * `\x1b`, and bidi and other invisible format characters as `\u{202e}`.
+ */
 export function printable(text: string): string {
-  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  return text
+    .replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)
+    .replace(INVISIBLE, (c) => `\\u{${c.codePointAt(0)!.toString(16)}}`);
+}
+
+/**
+ * JSON text with DEL, C1 controls and every invisible format character written as `\uXXXX`
+ * escapes (JSON.stringify escapes only the C0 controls): the same JSON to a parser, but a terminal
+ * shows what is there instead of acting on it.
+ */
+export function jsonForTerminal(value: unknown): string {
+  const escape = (c: string): string => [...Array(c.length).keys()].map((i) => `\\u${c.charCodeAt(i).toString(16).padStart(4, '0')}`).join('');
+  return (JSON.stringify(value, null, 2) ?? 'undefined').replace(/[\u007f-\u009f]/g, escape).replace(INVISIBLE, escape);
 }
 
 /** printable() on one line: page titles and URLs cannot start fake lines of the listing. */
@@ -107,7 +130,7 @@ function printError(output: Output, error: { code: string; message: string; data
     output.err(`${printable(data.stack).split('\n').map((line) => `  ${line}`).join('\n')}\n`);
   }
   if (Array.isArray(data?.available)) output.err(`  available: ${data.available.map((a) => printable(String(a))).join(', ') || '(none)'}\n`);
-  if (error.code === 'UNAUTHORIZED') output.err('  pass --token or set PAGECALL_TOKEN\n');
+  if (error.code === 'UNAUTHORIZED') output.err('  pass --token-file or set PAGECALL_TOKEN\n');
 }
 
 async function run(output: Output, flags: RemoteFlags, work: () => Promise<ApiBody>, show: (body: ApiBody & { ok: true }) => void): Promise<number> {
@@ -121,7 +144,7 @@ async function run(output: Output, flags: RemoteFlags, work: () => Promise<ApiBo
     }
     throw error;
   }
-  if (flags.json) output.out(`${JSON.stringify(body, null, 2)}\n`);
+  if (flags.json) output.out(`${jsonForTerminal(body)}\n`);
   if (!body.ok) {
     printError(output, body.error);
     return 1;
@@ -153,7 +176,8 @@ export function formatClients(clients: readonly ClientInfo[], now = Date.now()):
       // Frames and workers say what they are; a tab's top document is the usual case.
       const where = c.context === 'frame' ? '[frame] ' : c.context === 'worker' ? '[worker] ' : '';
       lines.push(`  ${c.id}  ${where}${oneLine(c.title) || (c.context === 'worker' ? '(worker)' : '(untitled)')}`);
-      lines.push(`${pad}${oneLine(c.url)}${c.origin && !c.url.startsWith(`${c.origin}/`) && c.url !== c.origin ? `  (origin ${oneLine(c.origin)})` : ''}`);
+      lines.push(`${pad}${oneLine(c.url)}`);
+      lines.push(`${pad}from ${c.origin === null ? '(no origin: a program, not a browser)' : oneLine(c.origin)}${c.admission === 'open' ? ' · joined WITHOUT a key (--open-pages)' : ''}`);
       lines.push(`${pad}functions: ${c.actions.map(oneLine).join(', ') || '(none yet)'}`);
       lines.push(`${pad}connected ${ago(c.connectedAt, now)}${c.node === undefined ? '' : ` · node ${oneLine(c.node)}`} · in flight ${c.inFlight} · served ${c.served} · failed ${c.failed}`);
     }
@@ -181,7 +205,7 @@ export function formatClusterLine(cluster: ClusterSummary): string {
 /** A result as printed: strings as they are (escaped on a terminal), everything else as indented JSON. */
 export function formatResult(value: unknown, tty: boolean): string {
   if (typeof value === 'string') return `${tty ? printable(value) : value}\n`;
-  return `${JSON.stringify(value, null, 2) ?? 'undefined'}\n`;
+  return `${jsonForTerminal(value)}\n`;
 }
 
 /** What `clients --group g` prints when g has no pages: the group, and the groups that do have pages. */
@@ -225,11 +249,20 @@ export function callCommand(group: string, action: string, args: readonly string
 const stdio: Output = { out: print, err: printToStderr, tty: process.stdout.isTTY === true };
 
 /** The flags every command that talks to a running bridge takes. */
-function remoteOptions(command: Command): Command {
-  return command
-    .option('-u, --url <url>', 'bridge base URL [env PAGECALL_URL]', defaultBridgeUrl())
-    .option('-t, --token <token>', 'bridge token [env PAGECALL_TOKEN]')
-    .option('--json', 'print the API response as JSON');
+/** --url, --token, --token-file and --json: what every command that talks to a running bridge takes. */
+export function remoteOptions(command: Command): Command {
+  return addTokenOptions(command.option('-u, --url <url>', 'bridge base URL [env PAGECALL_URL]', defaultBridgeUrl())).option('--json', 'print the API response as JSON');
+}
+
+/** The flags with the token resolved; a token file that cannot be read ends the command (exit 2). */
+export function resolved<T extends { token?: string; tokenFile?: string }>(flags: T): T | undefined {
+  try {
+    return withToken(flags, process.env, printToStderr);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    fail(error.message);
+    return undefined;
+  }
 }
 
 /** The `clients` command. */
@@ -239,7 +272,8 @@ export function clientsCli(): Command {
       .description('list the pages connected to a running bridge (in a cluster: to every node), by group')
       .option('-g, --group <name>', 'only pages of this group'),
   ).action(async (flags: ClientsFlags) => {
-    process.exitCode = await clientsCommand(withEnvToken(flags), stdio);
+    const ready = resolved(flags);
+    if (ready) process.exitCode = await clientsCommand(ready, stdio);
   });
 }
 
@@ -266,6 +300,7 @@ Examples:
   pagecall call demo add 2 3 --client-id x7d0q2m4p9aa`,
     )
     .action(async (group: string, action: string, args: string[], flags: CallFlags) => {
-      process.exitCode = await callCommand(group, action, args, withEnvToken(flags), stdio);
+      const ready = resolved(flags);
+      if (ready) process.exitCode = await callCommand(group, action, args, ready, stdio);
     });
 }

@@ -7,8 +7,8 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { Command } from 'commander';
-import { parseWholeNumber, withEnvToken } from './flags.js';
-import { defaultBridgeUrl, printable, type Output, type RemoteFlags } from './remote.js';
+import { addTokenOptions, parseWholeNumber } from './flags.js';
+import { defaultBridgeUrl, printable, resolved, type Output, type RemoteFlags } from './remote.js';
 import { print, printError } from './stdio.js';
 
 /** Flags of `pagecall watch`. */
@@ -201,12 +201,11 @@ const stdio: Output = { out: print, err: printError, tty: process.stdout.isTTY =
 
 /** The `watch` command. */
 export function watchCli(): Command {
-  return new Command('watch')
+  return addTokenOptions(new Command('watch'))
     .description('follow what pages publish to a topic (pagecall.emit, taps) and print it as it arrives')
     .argument('<group>', 'group the pages joined')
     .argument('<topic>', 'topic they publish to')
     .option('-u, --url <url>', 'bridge base URL [env PAGECALL_URL]', defaultBridgeUrl())
-    .option('-t, --token <token>', 'bridge token [env PAGECALL_TOKEN]')
     .option('--json', 'print the stream as NDJSON: one JSON object a line, as the bridge sends it')
     .option('--client-id <id>', 'only what this page publishes')
     .option('--since <id>', 'start after this event id instead of now (0: everything the bridge still keeps)')
@@ -226,6 +225,7 @@ Examples:
   pagecall watch room chat --client-id x7d0q2m4p9aa --count 10`,
     )
     .action(async (group: string, topic: string, flags: WatchFlags) => {
-      process.exitCode = await watchCommand(group, topic, withEnvToken(flags), stdio);
+      const ready = resolved(flags);
+      if (ready) process.exitCode = await watchCommand(group, topic, ready, stdio);
     });
 }

@@ -8,7 +8,7 @@ import type { BrowserContext, Frame, Page } from 'playwright-core';
 import type { Bridge } from '../bridge/bridge.js';
 import { DEFAULT_GROUP } from '../bridge/config.js';
 import { frameRule, type FramesOption } from './frame-rule.js';
-import { defaultPageKey } from './page-key.js';
+import { pageKeyFor } from './page-key.js';
 import { loadHooks, pageScript, type PageScriptOptions, type ScriptsOption } from './page-script.js';
 
 /** Options of attach(). */
@@ -23,9 +23,9 @@ export interface AttachOptions {
   bridge?: Bridge;
   /** URL of a bridge running elsewhere. */
   bridgeUrl?: string;
-  /** Page key (default: the bridge's, else PAGECALL_PAGE_KEY). */
+  /** Page key (default: the key for the group of `bridge`, else PAGECALL_PAGE_KEY, else the one the bridge at `bridgeUrl` hands out). */
   key?: string;
-  /** Bridge token, when it requires one. */
+  /** Bridge token, when it requires one: used to ask a bridge elsewhere for the page key, never put into pages. */
   token?: string;
 }
 
@@ -52,10 +52,8 @@ export async function attach(target: BrowserContext | Page, options: AttachOptio
   if (!bridgeUrl) throw new TypeError('attach: pass bridge (a bridge in this process) or bridgeUrl');
   const hooks = await loadHooks(options.scripts);
   const settings: PageScriptOptions = { bridgeUrl, group: options.group ?? DEFAULT_GROUP, frames: frameRule(options.frames), hooks };
-  const key = options.key ?? options.bridge?.pageKey ?? defaultPageKey();
-  if (key !== undefined) settings.key = key;
-  const token = options.token ?? options.bridge?.config.token;
-  if (token !== undefined) settings.token = token;
+  const group = settings.group;
+  settings.key = options.key ?? (options.bridge ? options.bridge.groupKey(group) : await pageKeyFor(bridgeUrl, group, options.token));
   const script = pageScript(settings);
 
   const added = await target.addInitScript({ content: script });

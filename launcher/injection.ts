@@ -25,7 +25,6 @@ export interface InjectionSettings {
   bridgeUrl: string;
   group: string;
   key?: string;
-  token?: string;
   frames: FrameRule;
   hooks: readonly HookSource[];
   /** Inject into dedicated workers too. */
@@ -80,10 +79,9 @@ export class ContextInjection {
 
   /** The script for a realm of the tab `clientId` (or for a worker given its own id). */
   scriptFor(clientId: PageScriptOptions['clientId']): string {
-    const { bridgeUrl, group, key, token, frames, hooks } = this.settings;
+    const { bridgeUrl, group, key, frames, hooks } = this.settings;
     const options: PageScriptOptions = { bridgeUrl, group, frames, hooks: [...hooks], clientId };
     if (key !== undefined) options.key = key;
-    if (token !== undefined) options.token = token;
     return pageScript(options);
   }
 

@@ -16,7 +16,7 @@ import { startChromium, type ChromiumProcess } from './chromium.js';
 import { findBrowser } from './find-browser.js';
 import { frameRule, type FramesOption } from './frame-rule.js';
 import { ContextInjection } from './injection.js';
-import { defaultPageKey } from './page-key.js';
+import { pageKeyFor } from './page-key.js';
 import { actionsNamedIn, loadHooks, type ScriptsOption } from './page-script.js';
 import { bridgeSource, clientsOfTab, httpSource, waitUntilReady, type ClientSource } from './readiness.js';
 import { TabPool, type LaunchedTab, type TabEvent } from './tab-pool.js';
@@ -45,9 +45,13 @@ export interface LaunchOptions {
   bridgeUrl?: string;
   /** Options for the bridge started here when neither `bridge` nor `bridgeUrl` is given. */
   bridgeOptions?: StartOptions;
-  /** Bridge token (for a bridge running elsewhere; a bridge started here uses bridgeOptions.token). */
+  /** Bridge token (for a bridge running elsewhere; a bridge started here uses bridgeOptions.token). Used to ask the bridge for the page key and to watch readiness; never put into pages. */
   token?: string;
-  /** Page key for a bridge running elsewhere (default: PAGECALL_PAGE_KEY); a bridge in this process gives its own. */
+  /**
+   * The key the pages show (a group key or the page key). Default: the key for `group` of the bridge
+   * in this process, else PAGECALL_PAGE_KEY, else the one the bridge at `bridgeUrl` hands out
+   * (GET /v1/page-key, with `token`).
+   */
   key?: string;
   /** Tabs per URL, replaced when they crash or close (default 1). */
   tabs?: number;
@@ -167,7 +171,13 @@ export async function launch(options: LaunchOptions): Promise<Launched> {
   const inProcess = options.bridge ?? started;
   const bridgeUrl = options.bridgeUrl ?? inProcess!.url;
   const token = options.token ?? inProcess?.config.token;
-  const key = options.key ?? inProcess?.pageKey ?? defaultPageKey();
+  let key: string;
+  try {
+    key = options.key ?? (inProcess ? inProcess.groupKey(group) : await pageKeyFor(bridgeUrl, group, token));
+  } catch (error) {
+    await started?.close(0);
+    throw error;
+  }
   const source: ClientSource = inProcess && !options.bridgeUrl ? bridgeSource(inProcess) : httpSource(bridgeUrl, token);
 
   let browser: LaunchedBrowser;
@@ -198,8 +208,8 @@ export async function launch(options: LaunchOptions): Promise<Launched> {
   const injection = new ContextInjection(host.connection, {
     bridgeUrl,
     group,
-    ...(key !== undefined ? { key } : {}),
-    ...(token !== undefined ? { token } : {}),
+    // The pages get the key that admits their group, never the token (their sites' scripts share the realm).
+    key,
     frames,
     hooks,
     workers: options.workers === true,

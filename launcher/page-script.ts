@@ -88,8 +88,6 @@ export interface PageScriptOptions {
   group: string;
   /** The page key (or a group-scoped key) that admits the page; evaluated only in realms that join. */
   key?: string;
-  /** Bridge token, when the bridge requires one. */
-  token?: string;
   /** Which frames join besides top documents (default: top only). */
   frames?: FrameRule;
   hooks?: readonly HookSource[];
@@ -113,7 +111,6 @@ export function scriptLiteral(value: unknown): string {
 export function pageScript(options: PageScriptOptions): string {
   const rule: FrameRule = options.frames ?? { frames: 'top' };
   const settings: Record<string, string> = { url: wsUrlFor(options.bridgeUrl), group: options.group };
-  if (options.token !== undefined) settings.token = options.token;
   if (options.key !== undefined) settings.key = options.key;
   const hookFailures = `globalThis[Symbol.for(${scriptLiteral(HOOK_FAILURES_KEY)})]`;
   let clientId = '';

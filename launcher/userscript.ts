@@ -17,7 +17,6 @@ export interface UserscriptOptions {
   hooks: readonly HookSource[];
   /** The page key that admits the pages (absent: the bridge will refuse them once admission is on). */
   key?: string;
-  token?: string;
   frames?: FrameRule;
   /** `@name` (default: `pagecall <group>`). */
   name?: string;
@@ -47,7 +46,6 @@ export function userscript(options: UserscriptOptions): string {
   const frames = options.frames ?? { frames: 'top' };
   const script: PageScriptOptions = { bridgeUrl: options.bridgeUrl, group: options.group, frames, hooks: options.hooks };
   if (options.key !== undefined) script.key = options.key;
-  if (options.token !== undefined) script.token = options.token;
   const header = [
     '// ==UserScript==',
     `// @name         ${oneLine(options.name ?? `pagecall ${options.group}`)}`,

@@ -32,7 +32,7 @@ export const CLOSE_CODE_TABLE = {
   BRIDGE_SILENT: { code: 4000, label: 'bridge_silent', final: false },
   /** The hello was invalid. Do not reconnect with the same settings. */
   BAD_HELLO: { code: 4400, label: 'bad_hello', final: true },
-  /** Token missing or wrong. Do not reconnect. */
+  /** Page key (or token) missing or wrong. Do not reconnect. */
   UNAUTHORIZED: { code: 4401, label: 'unauthorized', final: true },
   /** Too many invalid frames; reconnect with backoff. */
   TOO_MANY_BAD_FRAMES: { code: 4402, label: 'bad_frames', final: false },
@@ -44,8 +44,12 @@ export const CLOSE_CODE_TABLE = {
   REPLACED: { code: 4409, label: 'replaced', final: false },
   /** Kicked by an operator. Do not reconnect until told to. */
   KICKED: { code: 4410, label: 'kicked', final: true },
+  /** A frame nested deeper than the bridge reads (refused before parsing); reconnect with backoff. */
+  TOO_DEEP: { code: 4413, label: 'too_deep', final: false },
   /** Protocol version mismatch. Do not reconnect. */
   PROTOCOL_MISMATCH: { code: 4426, label: 'protocol_mismatch', final: true },
+  /** Too many pages from this origin or address (pages admitted without a key, under --open-pages); reconnect with backoff. */
+  CROWDED: { code: 4429, label: 'crowded', final: false },
   /** Bridge at its page limit; reconnect with backoff. */
   FULL: { code: 4503, label: 'full', final: false },
   /** The page missed its pongs; it reconnects. */

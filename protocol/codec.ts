@@ -55,6 +55,8 @@ const LOAD_TIME_NATIVES: CodecNatives = {
   objectToString: Object.prototype.toString,
   stringify: JSON.stringify,
 };
+// `__proto__` in decoded data must stay data: keys are defined, not assigned (captured at load).
+const defineProperty = Object.defineProperty;
 const objectPrototype = Object.prototype;
 const isView = ArrayBuffer.isView;
 const getTime = Date.prototype.getTime;
@@ -434,7 +436,9 @@ export function createCodec(base64: Base64 = portableBase64, setup: CodecSetup =
           const key = keys[k]!;
           const encoded = encode((obj as Record<string, unknown>)[key], depth + 1, seen, false);
           if (encoded === undefined) continue;
-          out[key] = encoded;
+          // An own `__proto__` key (from JSON.parse) is data: assigning it would set the prototype.
+          if (key === '__proto__') defineProperty(out, key, { value: encoded, writable: true, enumerable: true, configurable: true });
+          else out[key] = encoded;
           count++;
           onlyKey = key;
         }
@@ -473,7 +477,13 @@ export function createCodec(base64: Base64 = portableBase64, setup: CodecSetup =
     const out: Record<string, unknown> = {};
     let k = 0;
     try {
-      for (; k < keys.length; k++) out[keys[k]!] = decode(record[keys[k]!], depth + 1);
+      for (; k < keys.length; k++) {
+        const key = keys[k]!;
+        const value = decode(record[key], depth + 1);
+        // `out.__proto__ = value` would set the prototype; the key stays data, as JSON.parse keeps it.
+        if (key === '__proto__') defineProperty(out, key, { value, writable: true, enumerable: true, configurable: true });
+        else out[key] = value;
+      }
     } catch (error) {
       throw within(error, keySegment(keys[k]!));
     }

@@ -263,9 +263,18 @@ function checkWelcome(m: Record<string, unknown>): Checked<WelcomeMessage> {
   if (typeof maxFrameBytes !== 'number') return fail(expected('maxFrameBytes', 'number', maxFrameBytes));
   if (allowEval !== undefined && typeof allowEval !== 'boolean') return fail(expected('allowEval', 'boolean', allowEval));
   if (resume !== undefined && typeof resume !== 'string') return fail(expected('resume', 'string', resume));
-  const welcome: WelcomeMessage = { type: 'welcome', v, clientId, group, heartbeatMs, maxFrameBytes };
-  if (allowEval !== undefined) welcome.allowEval = allowEval;
-  if (resume !== undefined) welcome.resume = resume;
+  // Built as one literal: in a page, assigning `resume` to an object would call a setter the site
+  // may have put on Object.prototype, handing it the secret.
+  const welcome: WelcomeMessage = {
+    type: 'welcome',
+    v,
+    clientId,
+    group,
+    heartbeatMs,
+    maxFrameBytes,
+    ...(allowEval !== undefined ? { allowEval } : {}),
+    ...(resume !== undefined ? { resume } : {}),
+  };
   return { ok: true, value: welcome };
 }
 

@@ -17,6 +17,8 @@ await build({ ...common, entryPoints: ['injector/page/iife.ts'], outfile: 'dist/
 await build({ ...common, entryPoints: ['injector/page/index.ts'], outfile: 'dist/injector/pagecall.mjs', format: 'esm' });
 // The realm check launchers run before the injector in every frame and worker (launcher/page-script.ts).
 await build({ ...common, entryPoints: ['injector/page/gate.ts'], outfile: 'dist/injector/gate.js', format: 'iife', globalName: '__pagecallGate', minify: true });
+// What the bridge serves at /injector.mjs for the console snippet: installs itself, exports the instance.
+await build({ ...common, entryPoints: ['injector/page/served-module.ts'], outfile: 'dist/injector/pagecall.served.mjs', format: 'esm', minify: true });
 console.log(`built dist/ (injector ${statSync('dist/injector/pagecall.js').size} bytes minified)`);
 
 // The dashboard the bridge serves at /: one script, one stylesheet, one page, no external requests.

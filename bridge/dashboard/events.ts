@@ -31,6 +31,8 @@ export interface PageView {
   context: ClientContext;
   /** The Origin its socket came from (null when it sent none). */
   origin: string | null;
+  /** True when the page joined without a key (allowed by --open-pages). */
+  keyless: boolean;
   actions: string[];
   /** Epoch ms. */
   connectedAt: number;
@@ -115,6 +117,8 @@ export interface SnapshotEvent {
   version: string;
   protocol: number;
   tokenRequired: boolean;
+  /** Pages join without the page key (--open-pages): any website can join a group. */
+  openPages: boolean;
   debugCapture: boolean;
   serverTime: number;
   pages: PageView[];

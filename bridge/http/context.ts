@@ -7,6 +7,7 @@ import type { LiveState } from '../dashboard/live-state.js';
 import type { Logger } from '../logger.js';
 import type { BridgeMetrics } from '../metrics.js';
 import type { PageHub } from '../page-hub.js';
+import type { PageKeys } from '../page-key.js';
 import type { PendingCalls } from '../pending-calls.js';
 import type { StreamHub } from '../streams/stream-hub.js';
 
@@ -23,6 +24,8 @@ export interface HttpContext {
   readonly version: string;
   /** The cluster membership, or null for a single bridge. */
   readonly cluster: Cluster | null;
+  /** The page key's derived secrets (group keys for snippets). */
+  readonly keys: PageKeys;
 }
 
 /** Path parameters by name (`:id` → `params.id`), percent-decoded. */

@@ -1,17 +1,55 @@
-/** Reads a JSON request body under a size limit. */
+/**
+ * Reads a JSON request body under a size limit and a nesting limit, both checked before JSON.parse.
+ * A body that is refused is drained only so far (discardBody), so nobody can make the bridge read
+ * (and throw away) gigabytes after refusing them.
+ */
 import type { IncomingMessage } from 'node:http';
 import { PagecallError } from '../../protocol/index.js';
+import { MAX_ENVELOPE_DEPTH, MAX_WIRE_DEPTH, scanDepth } from '../json-depth.js';
+
+/**
+ * After refusing a body, the bridge still reads (and drops) up to this much of it, so a client that
+ * sends its whole request before reading the answer sees the refusal instead of a broken pipe.
+ * Past it the connection is cut: nobody can make the bridge read gigabytes it already refused.
+ */
+export const DRAIN_LIMIT_BYTES = 64 * 1024 * 1024;
+/** And for at most this long. */
+export const DRAIN_LIMIT_MS = 10_000;
+/** How often a drain is checked against those limits. */
+const DRAIN_CHECK_MS = 50;
+
+/**
+ * Lets go of a request's body that will not be used: it is read and dropped, so the connection can
+ * serve the next request, but the connection is cut once more than DRAIN_LIMIT_BYTES arrived on it
+ * or DRAIN_LIMIT_MS passed. Counted on the socket, because Node's own draining (after the response)
+ * drops every `data` listener.
+ */
+export function discardBody(req: IncomingMessage): void {
+  if (req.complete) return;
+  const socket = req.socket;
+  const start = socket.bytesRead;
+  const until = Date.now() + DRAIN_LIMIT_MS;
+  const watch = setInterval(() => {
+    if (req.complete || socket.destroyed) clearInterval(watch);
+    else if (socket.bytesRead - start > DRAIN_LIMIT_BYTES || Date.now() > until) {
+      clearInterval(watch);
+      socket.destroy();
+    }
+  }, DRAIN_CHECK_MS);
+  watch.unref();
+  req.resume();
+}
 
 /** Reads and parses the body; PAYLOAD_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE or BAD_REQUEST on failure. */
 export function readJsonBody(req: IncomingMessage, limit: number): Promise<unknown> {
   const type = req.headers['content-type'];
   if (typeof type !== 'string' || !/^application\/(?:[\w.+-]+\+)?json\b/i.test(type.trim())) {
-    req.resume();
+    discardBody(req);
     return Promise.reject(new PagecallError('UNSUPPORTED_MEDIA_TYPE', `content-type: expected application/json, got ${type ? JSON.stringify(type) : 'none'} (curl: add -H 'content-type: application/json')`));
   }
   const declared = Number(req.headers['content-length']);
   if (declared > limit) {
-    req.resume();
+    discardBody(req);
     return Promise.reject(tooLarge(limit));
   }
   return new Promise((resolve, reject) => {
@@ -24,6 +62,7 @@ export function readJsonBody(req: IncomingMessage, limit: number): Promise<unkno
       if (size > limit) {
         failed = true;
         chunks.length = 0;
+        discardBody(req);
         reject(tooLarge(limit));
         return;
       }
@@ -31,7 +70,12 @@ export function readJsonBody(req: IncomingMessage, limit: number): Promise<unkno
     });
     req.on('end', () => {
       if (failed) return;
-      const text = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8');
+      const bytes = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+      if (scanDepth(bytes, MAX_ENVELOPE_DEPTH) > MAX_ENVELOPE_DEPTH) {
+        reject(new PagecallError('BAD_REQUEST', `body: nested deeper than ${MAX_ENVELOPE_DEPTH} levels (arguments may nest at most ${MAX_WIRE_DEPTH}); not parsed`, { limit: MAX_WIRE_DEPTH }));
+        return;
+      }
+      const text = bytes.toString('utf8');
       if (text.trim() === '') {
         reject(new PagecallError('BAD_REQUEST', 'body: expected a JSON object, got an empty body'));
         return;

@@ -8,7 +8,7 @@ import { DASHBOARD_PATHS } from '../dashboard/assets.js';
 import type { RouteHandler } from './context.js';
 import { dashboardFile, scrapeMetrics, streamEvents } from './observe-routes.js';
 import { streamTopic } from '../streams/stream-routes.js';
-import { clusterStatus, handleBatchPost, handleCallGet, handleCallPost, handleEval, health, healthPreflight, injector, kickClient, listClients } from './routes.js';
+import { clusterStatus, handleBatchPost, handleCallGet, handleCallPost, handleEval, health, healthPreflight, injector, injectorEsm, kickClient, listClients, pageKey } from './routes.js';
 
 /**
  * Who may use a route:
@@ -44,11 +44,13 @@ export const ROUTES: readonly Route[] = [
   { methods: ['GET'], path: '/v1/clients', access: 'api', handler: listClients },
   { methods: ['DELETE'], path: '/v1/clients/:id', access: 'api', handler: kickClient },
   { methods: ['GET'], path: '/v1/cluster', access: 'api', handler: clusterStatus },
+  { methods: ['GET'], path: '/v1/page-key', access: 'api', handler: pageKey },
   { methods: ['GET'], path: '/v1/events', access: 'api', handler: streamEvents },
   { methods: ['GET'], path: '/v1/stream', access: 'api', handler: streamTopic },
   { methods: ['GET'], path: '/metrics', access: 'api', handler: scrapeMetrics },
   { methods: ['GET'], path: '/health', access: 'public-cors', handler: health },
   { methods: ['OPTIONS'], path: '/health', access: 'public-cors', handler: healthPreflight },
   { methods: ['GET'], path: '/injector.js', access: 'public-cors', handler: injector },
+  { methods: ['GET'], path: '/injector.mjs', access: 'public-cors', handler: injectorEsm },
   ...DASHBOARD_PATHS.map((path): Route => ({ methods: ['GET'], path, access: 'asset', handler: dashboardFile(path) })),
 ];

@@ -9,6 +9,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { PagecallError } from '../../protocol/index.js';
 import { checkApiAccess } from '../access.js';
 import type { HttpContext, RouteHandler, RouteParams } from './context.js';
+import { discardBody } from './read-body.js';
 import { sendError } from './respond.js';
 import type { Method, Route } from './route-table.js';
 
@@ -94,8 +95,9 @@ export function createRouter(ctx: HttpContext, routes: readonly Route[], newRequ
   const index = new RouteIndex(routes);
   const app = expressApp(ctx, routes.filter((route) => !route.hot));
   const refuse = (req: IncomingMessage, res: ServerResponse, error: PagecallError, headers: string[]): void => {
-    // The body, if any, is not wanted; reading it keeps the connection usable for the next request.
-    req.resume();
+    // The body, if any, is not wanted: it is read (so the connection serves the next request), but
+    // only so far: a huge one cuts the connection.
+    discardBody(req);
     sendError(res, error, headers);
   };
   return (req, res) => {

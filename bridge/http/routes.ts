@@ -5,13 +5,12 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { PROTOCOL_VERSION, PagecallError, checkClientId, checkGroup } from '../../protocol/index.js';
-import { requestToken, tokenMatches } from '../access.js';
 import type { BridgeConfig } from '../config.js';
-import { injectorScript } from '../injector-script.js';
+import { injectorBundle, injectorModule, injectorScript, keylessInjectorScript, loaderSnippet, wsUrlFor, type InjectorSettings } from '../injector-script.js';
 import type { CallRequest, CallTicket, SettledCall } from '../pending-calls.js';
 import { parseBatchBody, parseCallBody, parseCallQuery, parseEvalBody } from './call-schema.js';
 import { queryOf, type HttpContext, type RouteParams } from './context.js';
-import { readJsonBody } from './read-body.js';
+import { discardBody, readJsonBody } from './read-body.js';
 import { sendError, sendJson } from './respond.js';
 
 function reportError(ctx: HttpContext, res: ServerResponse, error: unknown, requestId: string): void {
@@ -126,7 +125,7 @@ export function handleCallGet(ctx: HttpContext, req: IncomingMessage, res: Serve
 /** POST /v1/eval: EVAL_DISABLED unless the bridge runs with --allow-eval. */
 export async function handleEval(ctx: HttpContext, req: IncomingMessage, res: ServerResponse, requestId: string): Promise<void> {
   if (!ctx.config.allowEval) {
-    req.resume();
+    discardBody(req);
     sendError(res, new PagecallError('EVAL_DISABLED', 'running code strings in pages is off; start the bridge with --allow-eval (or PAGECALL_ALLOW_EVAL=true) to enable POST /v1/eval'));
     return;
   }
@@ -187,7 +186,16 @@ export function healthPreflight(_ctx: HttpContext, _req: IncomingMessage, res: S
 /** GET /health */
 export function health(ctx: HttpContext, _req: IncomingMessage, res: ServerResponse): void {
   healthHeaders(res);
-  const body: Record<string, unknown> = { ok: true, name: 'pagecall', version: ctx.version, protocol: PROTOCOL_VERSION, clients: ctx.registry.size, tokenRequired: ctx.config.token !== undefined };
+  const body: Record<string, unknown> = {
+    ok: true,
+    name: 'pagecall',
+    version: ctx.version,
+    protocol: PROTOCOL_VERSION,
+    clients: ctx.registry.size,
+    tokenRequired: ctx.config.token !== undefined,
+    // Pages admitted without the page key (--open-pages): said here so nobody runs that way unknowingly.
+    openPages: ctx.config.openPages && ctx.config.token === undefined,
+  };
   if (ctx.cluster) {
     // Public (pages probe it): the state only, not the NATS server or the other nodes' addresses.
     const status = ctx.cluster.status();
@@ -201,9 +209,41 @@ export function health(ctx: HttpContext, _req: IncomingMessage, res: ServerRespo
   sendJson(res, 200, body);
 }
 
-/** GET /injector.js?group=&clientId=&token=: the page client, preconfigured to connect back here. */
+/**
+ * The bridge's base URL as the requester reached it (the bridge serves plain HTTP): pages connect
+ * back to the address they loaded the injector from.
+ */
+function bridgeUrlOf(ctx: HttpContext, req: IncomingMessage): string {
+  const fallback = `http://${ctx.config.host.includes(':') ? `[${ctx.config.host}]` : ctx.config.host}:${ctx.config.port}`;
+  try {
+    return new URL(`http://${req.headers.host ?? ''}`).origin;
+  } catch {
+    return fallback;
+  }
+}
+
+function sendScript(res: ServerResponse, script: string): void {
+  res.statusCode = 200;
+  res.setHeader('content-type', 'text/javascript; charset=utf-8');
+  res.setHeader('content-length', Buffer.byteLength(script));
+  res.setHeader('cache-control', 'no-store');
+  res.setHeader('cross-origin-resource-policy', 'cross-origin');
+  res.end(script);
+}
+
+/**
+ * GET /injector.js: the page client. Bare, it only installs `pagecall` (the page then calls
+ * pagecall.connect({url, group, key})). With `?group=` (the old way to connect from a script tag)
+ * it connects only to a bridge running with --open-pages; otherwise it says in the console how to
+ * get a snippet that carries the key. It never holds a secret, so anyone may load it.
+ */
 export function injector(ctx: HttpContext, req: IncomingMessage, res: ServerResponse): void {
   const query = queryOf(req);
+  const asked = ['group', 'clientId', 'token', 'key'].some((name) => query.has(name));
+  if (!asked) {
+    sendScript(res, injectorBundle());
+    return;
+  }
   const group = query.get('group') ?? 'default';
   const clientId = query.get('clientId') ?? undefined;
   const problem = checkGroup(group) ?? (clientId !== undefined ? checkClientId(clientId) : undefined);
@@ -211,20 +251,39 @@ export function injector(ctx: HttpContext, req: IncomingMessage, res: ServerResp
     sendError(res, new PagecallError('BAD_REQUEST', problem));
     return;
   }
-  if (ctx.config.token !== undefined && !tokenMatches(requestToken(req, query), ctx.config.token)) {
-    sendError(res, new PagecallError('UNAUTHORIZED', 'this bridge requires a token: load /injector.js?group=...&token=<token>'));
+  const bridgeUrl = bridgeUrlOf(ctx, req);
+  if (query.has('token') || query.has('key')) {
+    sendScript(res, keylessInjectorScript(bridgeUrl, group, 'secret'));
     return;
   }
-  // The bridge serves plain HTTP; the URL pages connect back to is the one they loaded this from.
-  const bridgeUrl = `http://${req.headers.host ?? `${ctx.config.host}:${ctx.config.port}`}`;
-  const settings: Parameters<typeof injectorScript>[0] = { bridgeUrl, group };
-  if (ctx.config.token !== undefined) settings.token = ctx.config.token;
+  if (!ctx.config.openPages || ctx.config.token !== undefined) {
+    sendScript(res, keylessInjectorScript(bridgeUrl, group, 'group'));
+    return;
+  }
+  const settings: InjectorSettings = { bridgeUrl, group };
   if (clientId !== undefined) settings.clientId = clientId;
-  const script = injectorScript(settings);
-  res.statusCode = 200;
-  res.setHeader('content-type', 'text/javascript; charset=utf-8');
-  res.setHeader('content-length', Buffer.byteLength(script));
+  sendScript(res, injectorScript(settings));
+}
+
+/** GET /injector.mjs: the page client as an ES module that installs itself (what the console snippet imports). */
+export function injectorEsm(_ctx: HttpContext, _req: IncomingMessage, res: ServerResponse): void {
+  sendScript(res, injectorModule());
+}
+
+/**
+ * GET /v1/page-key?group=G: what a page of group G needs, for whoever may use the API (the
+ * dashboard's snippet, the launcher joining a running bridge, `pagecall injector`): the key that
+ * admits group G only, the WebSocket URL and the console snippet.
+ */
+export function pageKey(ctx: HttpContext, req: IncomingMessage, res: ServerResponse): void {
+  const group = queryOf(req).get('group');
+  const problem = group === null ? 'group: required (the key admits pages to this group only)' : checkGroup(group);
+  if (problem || group === null) {
+    sendError(res, new PagecallError('BAD_REQUEST', problem ?? 'group: required'));
+    return;
+  }
+  const bridgeUrl = bridgeUrlOf(ctx, req);
+  const key = ctx.keys.groupKey(group);
   res.setHeader('cache-control', 'no-store');
-  res.setHeader('cross-origin-resource-policy', 'cross-origin');
-  res.end(script);
+  sendJson(res, 200, { ok: true, group, key, url: wsUrlFor(bridgeUrl), snippet: loaderSnippet(bridgeUrl, group, key) });
 }

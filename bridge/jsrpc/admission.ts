@@ -1,24 +1,19 @@
 /**
- * Whether a JsRpc page may join: the one place the compat listener decides it, so that page
- * admission (issue 11) can take it over by pointing this function at its own.
+ * Whether a JsRpc page may join: the compat listener's form of page admission (bridge/admission.ts).
+ * A JsRpc page cannot say hello, so what it shows comes in its socket URL: `&key=` (the page key, or
+ * the key of the group it joins), or `&token=` when the bridge has a token; with --open-pages and no
+ * token, any page joins.
  */
 import { tokenMatches } from '../access.js';
 import type { BridgeConfig } from '../config.js';
-
-/** What admission needs to know about the bridge. */
-export interface AdmissionSource {
-  readonly config: Pick<BridgeConfig, 'openPages'>;
-  /** The key the user pastes into the page (see Bridge.pageKey). */
-  readonly pageKey: string;
-}
+import type { PageKeys } from '../page-key.js';
 
 /**
- * True when a JsRpc page that brought `key` (its socket URL's `key` parameter, null when absent)
- * may join `group`: with --open-pages always, otherwise when the key is the bridge's page key
- * (compared in constant time). `group` is passed for group-scoped keys.
+ * True when a JsRpc page that brought `key` and `token` (its socket URL's parameters, null when
+ * absent) may join `group`. Keys and the token are compared in constant time.
  */
-// `_group` is unused until group-scoped keys (bridge.groupKey(group)) arrive with page admission.
-export function admitsPage(bridge: AdmissionSource, key: string | null, _group: string): boolean {
-  if (bridge.config.openPages) return true;
-  return tokenMatches(key, bridge.pageKey);
+export function admitsPage(keys: PageKeys, config: Pick<BridgeConfig, 'openPages' | 'token'>, key: string | null, token: string | null, group: string): boolean {
+  if (keys.check(key ?? undefined, group).ok) return true;
+  if (config.token !== undefined && token !== null && tokenMatches(token, config.token)) return true;
+  return config.openPages && config.token === undefined;
 }

@@ -4,6 +4,7 @@
  * checked and turned into what the hub expects (action lists into the registry, replies into
  * ResultMessages for the pending table); one teardown path, leave(), whatever ends it.
  */
+import { raiseFrameLimit } from '../frame-limit.js';
 import type { IncomingMessage } from 'node:http';
 import type { RawData, WebSocket } from 'ws';
 import { CLOSE_CODES, type ResultMessage } from '../../protocol/index.js';
@@ -107,6 +108,8 @@ export class JsrpcConnection implements HubConnection {
       },
     );
     this.client = client;
+    // Admitted at upgrade (key checked by the listener): the socket leaves the stranger's frame limit.
+    raiseFrameLimit(this.ws, config.maxFrameBytes, ctx.helloFrameBytes);
     registry.add(client);
     ctx.joined(this);
     client.sendRegisterId();

@@ -10,13 +10,14 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { nanoid } from 'nanoid';
 import { PagecallError, checkClientId, checkGroup } from '../../protocol/index.js';
-import { originAllowed, requestToken, tokenMatches } from '../access.js';
+import { originAllowed, requestToken } from '../access.js';
 import type { ClientRegistry } from '../client-registry.js';
 import { ConfigError, type BridgeConfig } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { PageHub } from '../page-hub.js';
 import type { PendingCalls } from '../pending-calls.js';
-import { admitsPage, type AdmissionSource } from './admission.js';
+import type { PageKeys } from '../page-key.js';
+import { admitsPage } from './admission.js';
 import { JsrpcConnection, type JsrpcAdmission, type JsrpcLink } from './connection.js';
 import { NO_GROUP_TEXT, compatError } from './respond.js';
 import { JSRPC_ROUTES } from './route-table.js';
@@ -42,6 +43,8 @@ export interface JsrpcParts {
   readonly pending: PendingCalls;
   readonly hub: PageHub;
   readonly log: Logger;
+  /** The page key's derived secrets: what admits a page, the group key its snippet shows. */
+  readonly keys: PageKeys;
   /** The bridge's own base URL. */
   mainUrl(): string;
 }
@@ -55,7 +58,6 @@ export class JsrpcListener {
   private lastRequestId = 0;
 
   constructor(
-    private readonly admission: AdmissionSource,
     private readonly parts: JsrpcParts,
     options: JsrpcOptions = {},
   ) {
@@ -97,22 +99,21 @@ export class JsrpcListener {
   }
 
   /**
-   * The socket URL a JsRpc page of `group` connects with: the page key included (unless
-   * --open-pages), and `token` (what to show for it, e.g. a placeholder) when the bridge has one.
+   * The socket URL a JsRpc page of `group` connects with: the key of that group included (unless
+   * --open-pages). The token never goes into a page: the key admits it.
    */
-  pageUrl(group: string, token = '<token>'): string {
+  pageUrl(group: string): string {
     const problem = checkGroup(group);
     if (problem) throw new PagecallError('BAD_REQUEST', problem);
     // Group names need no escaping in a query; the token is often a placeholder shown as it is.
     let url = `${this.url.replace(/^http/, 'ws')}${JSRPC_SOCKET_PATH}?group=${group}`;
-    if (!this.parts.config.openPages) url += `&key=${encodeURIComponent(this.admission.pageKey)}`;
-    if (this.parts.config.token !== undefined) url += `&token=${token}`;
+    if (!this.parts.config.openPages || this.parts.config.token !== undefined) url += `&key=${encodeURIComponent(this.parts.keys.groupKey(group))}`;
     return url;
   }
 
   /** The line to paste into a page that has JsRpc's page script loaded. */
-  pageSnippet(group: string, token?: string): string {
-    return `new HlClient(${JSON.stringify(this.pageUrl(group, token))})`;
+  pageSnippet(group: string): string {
+    return `new HlClient(${JSON.stringify(this.pageUrl(group))})`;
   }
 
   /** Stops listening. Page sockets are the hub's: the bridge closes them first. */
@@ -152,9 +153,6 @@ export class JsrpcListener {
     const { config, registry } = this.parts;
     const origin = typeof req.headers.origin === 'string' ? req.headers.origin : null;
     if (!originAllowed(origin, config.allowOrigins)) return new PagecallError('FORBIDDEN', `origin ${JSON.stringify(origin)} is not in --allow-origins`);
-    if (config.token !== undefined && !tokenMatches(requestToken(req, query), config.token)) {
-      return new PagecallError('UNAUTHORIZED', 'this bridge requires a token: add &token=<token> to the page socket URL');
-    }
     const group = query.get('group');
     if (group === null || group === '') return new PagecallError('BAD_REQUEST', `${NO_GROUP_TEXT} (group: required, e.g. ${JSRPC_SOCKET_PATH}?group=zzz)`);
     const groupProblem = checkGroup(group);
@@ -164,7 +162,7 @@ export class JsrpcListener {
       const problem = checkClientId(given);
       if (problem) return new PagecallError('BAD_REQUEST', problem);
     }
-    if (!admitsPage(this.admission, query.get('key'), group)) {
+    if (!admitsPage(this.parts.keys, config, query.get('key'), requestToken(req, query) ?? null, group)) {
       return new PagecallError(
         'FORBIDDEN',
         `page not admitted: its socket URL needs &key=<page key> (pagecall serve --jsrpc prints the line to paste${config.openPages ? '' : '; --open-pages lets pages in without it'})`,

@@ -15,10 +15,12 @@ import {
   type UpdateMessage,
   type WelcomeMessage,
 } from '../../protocol/messages.js';
+import { MAX_HELLO_BYTES } from '../../protocol/limits.js';
 import { PROTOCOL_VERSION } from '../../protocol/version.js';
+import { bare } from './bare-object.js';
 import { pageBase64 } from './base64.js';
 import { codecNatives, indirectEval, logInfo, logWarn, now, pageTitle, pageUrl, stringifyJson, whenSettled } from './builtins.js';
-import { forgetClientId, proposedClientId, storeClientId } from './client-id.js';
+import { forgetClientId, proposedClientId, storeClientId, storedClientId } from './client-id.js';
 import { finalCloseError } from './close-reasons.js';
 import { checkOptions, sameSettings } from './connect-options.js';
 import { Connection, SILENT_CLOSE_CODE, type ConnectionEvents } from './connection.js';
@@ -27,6 +29,7 @@ import { dispatchFrame, type BridgeMessageHandlers } from './dispatch.js';
 import { messageOf } from './error-payload.js';
 import { FailureLog } from './failure-log.js';
 import { DEFAULT_VALUE_OPTIONS, type LongFinder } from './int64.js';
+import { sizeIfOver } from './frames.js';
 import { realmContext } from './realm.js';
 import { Reconnect } from './reconnect.js';
 import type { Registered, Registry } from './registry.js';
@@ -41,6 +44,8 @@ export class Client {
   private state: ConnectionState = 'idle';
   private options: ConnectOptions | undefined;
   private clientId: string | undefined;
+  /** The resume secret the bridge gave `clientId` (sent back so a reconnect keeps the id). */
+  private resume: string | undefined;
   private conn: Connection | undefined;
   private connects = 0;
   /** Bumped whenever settings change or the client stops, so late async work can tell it is stale. */
@@ -116,7 +121,15 @@ export class Client {
     this.stop('pagecall: reconnecting with new settings');
     this.options = next;
     // Made up and stored before the first hello, so a reload before the welcome keeps it.
-    this.clientId = next.clientId ?? proposedClientId(next.group, this.context);
+    if (next.clientId !== undefined) {
+      const stored = this.context === 'top' ? storedClientId(next.group) : undefined;
+      this.clientId = next.clientId;
+      this.resume = stored !== undefined && stored.id === next.clientId ? stored.resume : undefined;
+    } else {
+      const proposed = proposedClientId(next.group, this.context);
+      this.clientId = proposed.id;
+      this.resume = proposed.resume;
+    }
     this.reconnect.reset();
     this.failures.clear();
     this.lastDiagnosisAt = -Infinity;
@@ -204,7 +217,9 @@ export class Client {
       // Usually a duplicated tab that copied sessionStorage: let the other one keep the id.
       forgetClientId(group, this.clientId);
       const old = this.clientId;
-      this.clientId = proposedClientId(group, this.context);
+      const proposed = proposedClientId(group, this.context);
+      this.clientId = proposed.id;
+      this.resume = proposed.resume;
       this.failures.report({ reason: 'replaced', message: `pagecall: another connection took client id ${old}; reconnecting with a new one` }, logInfo);
       this.reconnect.soon();
       return;
@@ -259,18 +274,29 @@ export class Client {
     conn.sentUrl = pageUrl();
     conn.sentTitle = pageTitle();
     conn.actionsDirty = false;
-    const hello: HelloMessage = {
-      type: 'hello',
-      v: PROTOCOL_VERSION,
-      group: settings.group,
-      context: this.context,
-      url: conn.sentUrl,
-      title: conn.sentTitle,
-      actions: this.registry.names(),
-    };
-    if (this.clientId !== undefined) hello.clientId = this.clientId;
-    if (settings.token !== undefined) hello.token = settings.token;
-    if (settings.key !== undefined) hello.key = settings.key;
+    // One literal, copied into an object without a prototype: nothing the site put on
+    // Object.prototype (a setter for `key`, a toJSON) sees the key, token or resume secret.
+    const fields = (actions: string[]): HelloMessage =>
+      bare<HelloMessage>({
+        type: 'hello',
+        v: PROTOCOL_VERSION,
+        group: settings.group,
+        context: this.context,
+        clientId: this.clientId,
+        resume: this.resume,
+        token: settings.token,
+        key: settings.key,
+        url: conn.sentUrl,
+        title: conn.sentTitle,
+        actions,
+      });
+    let hello = fields(this.registry.names());
+    if (sizeIfOver(stringifyJson(hello), MAX_HELLO_BYTES) !== undefined) {
+      // The bridge reads at most MAX_HELLO_BYTES from a page it has not admitted: the functions
+      // follow in an update right after the welcome.
+      hello = fields([]);
+      conn.actionsDirty = true;
+    }
     conn.outbox.post(hello);
   }
 
@@ -281,7 +307,8 @@ export class Client {
     conn.outbox.maxFrameBytes = message.maxFrameBytes > 0 ? message.maxFrameBytes : Infinity;
     conn.allowEval = message.allowEval === true;
     this.clientId = message.clientId;
-    if (this.context === 'top') storeClientId(settings.group, message.clientId);
+    this.resume = message.resume;
+    if (this.context === 'top') storeClientId(settings.group, message.clientId, message.resume);
     this.reconnect.reset();
     this.state = 'open';
     this.connects++;

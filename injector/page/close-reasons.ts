@@ -22,7 +22,7 @@ export function finalCloseError(code: number, url: string, group: string, detail
     case CLOSE_CODES.UNAUTHORIZED:
       return {
         reason: 'unauthorized',
-        message: `pagecall: the bridge at ${url} refused this page: token missing or wrong${why}. Pass it: pagecall.connect({ url, group, token }). Not reconnecting.`,
+        message: `pagecall: the bridge at ${url} refused this page: its page key is missing or wrong${why}. Get the snippet for group ${group} from \`pagecall injector --group ${group}\` or the bridge's dashboard, or pass the key: pagecall.connect({ url, group, key }). Not reconnecting.`,
       };
     case CLOSE_CODES.KICKED:
       return { reason: 'kicked', message: `pagecall: an operator disconnected this page from ${url}${why}. Call pagecall.connect() to rejoin.` };

@@ -1,12 +1,21 @@
 /** The options of `pagecall.connect()`, checked once with messages that name the bad field. */
 import { CLIENT_ID_PATTERN, GROUP_PATTERN } from '../../protocol/guards.js';
+import { bare, ownField } from './bare-object.js';
 import { NativeURL, stringifyJson } from './builtins.js';
 import type { ConnectOptions } from './types.js';
 
-/** Checks what a page passed to `connect` and returns a clean copy; throws a TypeError naming the bad field. */
+/**
+ * Checks what a page passed to `connect` and returns a clean copy; throws a TypeError naming the bad
+ * field. Only the object's own fields are read, and the copy has no prototype, so a key or token in
+ * it never reaches code the site put on Object.prototype.
+ */
 export function checkOptions(options: unknown): ConnectOptions {
   if (options === null || typeof options !== 'object') throw new TypeError('pagecall.connect: pass { url, group, key?, token?, clientId? }');
-  const { url, group, token, key, clientId } = options as Record<string, unknown>;
+  const url = ownField(options, 'url');
+  const group = ownField(options, 'group');
+  const token = ownField(options, 'token');
+  const key = ownField(options, 'key');
+  const clientId = ownField(options, 'clientId');
   let protocol = '';
   try {
     protocol = typeof url === 'string' ? new NativeURL(url).protocol : '';
@@ -24,11 +33,7 @@ export function checkOptions(options: unknown): ConnectOptions {
   if (clientId !== undefined && (typeof clientId !== 'string' || !CLIENT_ID_PATTERN.test(clientId))) {
     throw new TypeError('pagecall.connect: clientId must be 1-64 letters, digits, _ or -');
   }
-  const checked: ConnectOptions = { url: url as string, group };
-  if (token !== undefined) checked.token = token;
-  if (key !== undefined) checked.key = key;
-  if (clientId !== undefined) checked.clientId = clientId;
-  return checked;
+  return bare<ConnectOptions>({ url: url as string, group, token: token as string | undefined, key: key as string | undefined, clientId: clientId as string | undefined });
 }
 
 /** True when `next` asks for the connection `current` already describes (an unset clientId matches any). */

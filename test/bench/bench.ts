@@ -11,6 +11,7 @@
  * --conns 1,16,64 (single-call connection counts), --profile (the bridge writes a V8 CPU profile
  * to bench-results/profiles/; summarize it with profile-summary.ts).
  */
+import { randomBytes } from 'node:crypto';
 import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -32,6 +33,8 @@ import type { PagesReply, PagesRequest } from './idle-pages.js';
 import type { ForwarderReply } from './reference-forwarder.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
+/** The page key of the bench's bridge; in the environment, so the processes the bench starts share it. */
+const BENCH_PAGE_KEY = (process.env.PAGECALL_BENCH_PAGE_KEY ??= randomBytes(24).toString('base64url'));
 const root = join(here, '..', '..');
 
 const { values: flags } = parseArgs({
@@ -415,11 +418,11 @@ async function main(): Promise<void> {
       browserPid = browser.pid;
       const refJoined = forwarder.next('page', 30_000);
       await browser.open(`${site.url}/bench?mode=reference&ws=${encodeURIComponent(`ws://127.0.0.1:${refPort}/`)}`);
-      await browser.open(`${site.url}/bench?mode=pagecall&group=bench&bridge=${encodeURIComponent(bridge.url)}`);
+      await browser.open(`${site.url}/bench?mode=pagecall&group=bench&bridge=${encodeURIComponent(bridge.url)}&key=${encodeURIComponent(BENCH_PAGE_KEY)}`);
       await refJoined;
       await waitForClients(bridge.child, 'bench', 1);
       if (wanted('tabs')) {
-        for (let i = 0; i < MULTI_TABS; i++) await browser.open(`${site.url}/bench?mode=pagecall&group=multi&bridge=${encodeURIComponent(bridge.url)}`);
+        for (let i = 0; i < MULTI_TABS; i++) await browser.open(`${site.url}/bench?mode=pagecall&group=multi&bridge=${encodeURIComponent(bridge.url)}&key=${encodeURIComponent(BENCH_PAGE_KEY)}`);
         await waitForClients(bridge.child, 'multi', MULTI_TABS);
       }
       const bridgeUrl = bridge.url;
@@ -584,7 +587,7 @@ async function main(): Promise<void> {
         try {
           for (const node of ['bench-a', 'bench-b']) nodes.push(await startBridgeProcess({ nats: [nats.url], node }));
           const [nodeA, nodeB] = nodes as [(typeof nodes)[0], (typeof nodes)[0]];
-          await browser.open(`${site.url}/bench?mode=pagecall&group=cluster&bridge=${encodeURIComponent(nodeA.url)}`);
+          await browser.open(`${site.url}/bench?mode=pagecall&group=cluster&bridge=${encodeURIComponent(nodeA.url)}&key=${encodeURIComponent(BENCH_PAGE_KEY)}`);
           await waitForClients(nodeA.child, 'cluster', 1);
           // Node b has joined once a call through it reaches the tab.
           const until = Date.now() + 30_000;

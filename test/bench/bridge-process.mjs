@@ -21,8 +21,9 @@ process.on('warning', (warning) => {
 
 // Errors only: logging per call would be measured too.
 const logger = pino({ level: 'error' }, { write: (line) => process.stderr.write(`bench bridge: ${line}`) });
+// The bench's pages carry this key (bench.ts puts it in the environment of every process it starts).
 const extra = process.argv[2] ? JSON.parse(process.argv[2]) : {};
-const bridge = await startBridge({ port: 0, logger, shutdownGraceMs: 0, ...extra });
+const bridge = await startBridge({ port: 0, logger, shutdownGraceMs: 0, pageKey: process.env.PAGECALL_BENCH_PAGE_KEY, ...extra });
 
 process.on('message', (message) => {
   if (message.type === 'memory') {

@@ -34,7 +34,7 @@ function connect(): Promise<void> {
     sockets.push(ws);
     ws.on('error', reject);
     ws.on('open', () => {
-      ws.send(JSON.stringify({ type: 'hello', v: PROTOCOL_VERSION, group: 'idle', url: 'http://fake.test/', title: 'idle page', actions: ['hold'] }));
+      ws.send(JSON.stringify({ type: 'hello', v: PROTOCOL_VERSION, group: 'idle', url: 'http://fake.test/', title: 'idle page', actions: ['hold'], key: process.env.PAGECALL_BENCH_PAGE_KEY }));
     });
     ws.on('message', (data) => {
       const parsed = JSON.parse(data.toString()) as unknown;

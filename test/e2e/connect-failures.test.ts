@@ -8,9 +8,9 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import type { Bridge } from '../../bridge/index.js';
+import { injectorScript, type Bridge } from '../../bridge/index.js';
 import { launchTestBrowser, startSite, type TestSite } from '../helpers/browser.js';
-import { startTestBridge, until } from '../helpers/bridge.js';
+import { TEST_PAGE_KEY, startTestBridge, until } from '../helpers/bridge.js';
 
 const STRICT_CSP = "default-src 'self'; script-src 'self' 'unsafe-inline'";
 // Counts the page's CSP violation reports: each blocked connection attempt makes one.
@@ -73,7 +73,7 @@ describe('a pasted injector that cannot connect', () => {
       const page = await context.newPage();
       const lines = pagecallLines(page);
       await page.goto(`${site.url}/csp`);
-      await page.evaluate(await (await fetch(`${bridge.url}/injector.js?group=csp-slow`)).text());
+      await page.evaluate(injectorScript({ bridgeUrl: bridge.url, group: 'csp-slow', key: bridge.groupKey('csp-slow') }));
 
       const first = await until(async () => {
         const status = await statusOf(page);
@@ -114,7 +114,7 @@ describe('a pasted injector that cannot connect', () => {
       const page = await context.newPage();
       await page.goto(`${site.url}/plain`);
       await page.evaluate(BUNDLE);
-      await page.evaluate((options) => (globalThis as any).pagecall.register('ping', () => 'pong').connect(options), { url, group: 'late' });
+      await page.evaluate((options) => (globalThis as any).pagecall.register('ping', () => 'pong').connect(options), { url, group: 'late', key: TEST_PAGE_KEY });
 
       const status = await until(async () => {
         const s = await statusOf(page);
@@ -149,7 +149,7 @@ describe('a pasted injector that cannot connect', () => {
       const context = await lnaBrowser.newContext();
       const page = await context.newPage();
       await page.goto(`${origin}/plain`);
-      await page.evaluate(await (await fetch(`${bridge.url}/injector.js?group=lna-allow`)).text());
+      await page.evaluate(injectorScript({ bridgeUrl: bridge.url, group: 'lna-allow', key: bridge.groupKey('lna-allow') }));
       await page.evaluate(() => (globalThis as any).pagecall.register('ping', () => 'pong'));
 
       const status = await until(async () => {

@@ -27,17 +27,17 @@ let browser: Browser;
 const cleanups: Array<() => unknown> = [];
 
 before(async () => {
-  // A tab: ?bridge=&group=&title=&token= — loads the injector the way a user does and registers functions.
+  // A tab: ?bridge=&group=&title=&key= — loads the injector the way the snippet does and registers functions.
   site = await startSite({
     '/tab': (req, res) => {
       const q = new URL(req.url!, 'http://x').searchParams;
       const src = new URL('/injector.js', q.get('bridge')!);
-      src.searchParams.set('group', q.get('group')!);
-      if (q.get('token')) src.searchParams.set('token', q.get('token')!);
+      const connect = JSON.stringify({ url: `${q.get('bridge')!.replace(/^http/, 'ws')}/v1/ws`, group: q.get('group'), key: q.get('key') }).replace(/</g, '\\u003c');
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
       res.end(`<!doctype html><title>${escapeHtml(q.get('title') ?? 'tab')}</title>
 <script src="${escapeHtml(src.href)}"></script>
-<script>pagecall.register('add', (a, b) => a + b); pagecall.register('shout', (s) => String(s).toUpperCase());
+<script>pagecall.connect(${connect});
+pagecall.register('add', (a, b) => a + b); pagecall.register('shout', (s) => String(s).toUpperCase());
 pagecall.register('boom', function checkLimit() { throw new RangeError('out of range: 7'); });</script>`);
     },
   });
@@ -49,13 +49,13 @@ after(async () => {
   await site?.close();
 });
 
-async function openTab(context: BrowserContext, bridge: Bridge, group: string, title: string, token?: string): Promise<{ page: Page; clientId: string }> {
+async function openTab(context: BrowserContext, bridge: Bridge, group: string, title: string): Promise<{ page: Page; clientId: string }> {
   const page = await context.newPage();
   const url = new URL('/tab', site.url);
   url.searchParams.set('bridge', bridge.url);
   url.searchParams.set('group', group);
   url.searchParams.set('title', title);
-  if (token) url.searchParams.set('token', token);
+  url.searchParams.set('key', bridge.groupKey(group));
   const before = new Set(bridge.clients(group).map((c) => c.id));
   await page.goto(url.href);
   const client = await until(() => bridge.clients(group).find((c) => !before.has(c.id) && c.title === title), `tab "${title}" joins`);
@@ -170,13 +170,19 @@ describe('dashboard', () => {
     await page.locator('#calls-body tr', { hasText: 'shout' }).nth(4).waitFor();
     await until(async () => Number(await page.locator('#total-calls').textContent()) >= 7, 'totals updated');
 
-    // The injector snippet points at this bridge; copying puts it on the clipboard.
+    // The injector snippet imports the public module from this bridge and connects with the group's
+    // key, shown hidden; copying puts the whole snippet on the clipboard. No key in any URL.
     await page.fill('#snippet-group', 'mygroup');
+    await page.locator('#snippet-code', { hasText: '"group":"mygroup"' }).waitFor();
     const snippet = (await page.locator('#snippet-code').textContent())!;
-    assert.ok(snippet.includes(`${bridge.url}/injector.js?group=mygroup`), snippet);
+    const key = bridge.groupKey('mygroup');
+    assert.equal(snippet, `(async () => (await import("${bridge.url}/injector.mjs")).default.connect({"url":"${bridge.url.replace('http', 'ws')}/v1/ws","group":"mygroup","key":"••••••••"}))()`);
     await page.click('#snippet-copy');
     await page.locator('#snippet-copied', { hasText: 'copied' }).waitFor();
-    assert.equal(await page.evaluate(() => (globalThis as any).navigator.clipboard.readText() as Promise<string>), snippet);
+    assert.equal(await page.evaluate(() => (globalThis as any).navigator.clipboard.readText() as Promise<string>), snippet.replace('••••••••', key));
+    assert.ok(watch.requests.every((url) => !url.includes(key)), 'the key is in no URL the dashboard loaded');
+    // Each page's origin is shown beside its URL.
+    assert.equal(await row(page, first.clientId).locator('.page-origin').textContent(), `from ${site.url}`);
 
     // Screenshot for a person to look at, and a layout check on the same state.
     await until(async () => Number(await page.locator('#chart').getAttribute('data-calls')) >= 7, 'throughput chart has the calls');
@@ -215,7 +221,8 @@ describe('dashboard', () => {
     assert.match((await page.locator('#try-hint').textContent())!, /No page is connected.*paste the snippet under Injector into the page's DevTools console/s);
     assert.deepEqual(await page.locator('#try-group option').allTextContents(), ['no page connected']);
     assert.equal(await page.locator('#try-run').isDisabled(), true);
-    assert.match((await page.locator('#snippet-code').textContent())!, /injector\.js\?group=default/);
+    await page.locator('#snippet-code', { hasText: '"group":"default"' }).waitFor();
+    assert.match((await page.locator('#snippet-code').textContent())!, /import\("http:\/\/127\.0\.0\.1:\d+\/injector\.mjs"\)/);
     assert.equal(await page.locator('#no-pages').isVisible(), true);
 
     // One page, one call: "1 page", "1 call", and the hint gives way to the group.
@@ -258,7 +265,7 @@ describe('dashboard', () => {
     cleanups.push(() => bridge.close());
     const tabs = await browser.newContext();
     cleanups.push(() => tabs.close());
-    const tab = await openTab(tabs, bridge, 'secure', 'Secure tab', TOKEN);
+    const tab = await openTab(tabs, bridge, 'secure', 'Secure tab');
 
     const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
     cleanups.push(() => context.close());
@@ -284,10 +291,12 @@ describe('dashboard', () => {
     await page.locator('#try-output.ok').waitFor();
     assert.match((await page.locator('#try-output').textContent())!, /\n"QUIET"$/);
 
-    // The snippet copies the token but does not display it.
+    // The snippet never carries the token (pages join with a key), and does not display the key.
+    await page.locator('#snippet-code', { hasText: 'connect(' }).waitFor();
     const shown = (await page.locator('#snippet-code').textContent())!;
     assert.ok(!shown.includes(TOKEN));
-    assert.ok(shown.includes('token=%E2%80%A2'), shown);
+    assert.ok(!shown.includes(bridge.groupKey('default')));
+    assert.ok(shown.includes('"key":"••••••••"'), shown);
 
     // The token lives in this tab's session storage only; a reload keeps working, forgetting it asks again.
     await page.reload();

@@ -13,9 +13,11 @@ const bridges: Bridge[] = [];
 before(async () => {
   site = await startSite({
     '/': (req, res) => {
-      const bridge = new URL(req.url!, 'http://x').searchParams.get('bridge')!;
+      const query = new URL(req.url!, 'http://x').searchParams;
+      const bridge = query.get('bridge')!;
+      const connect = JSON.stringify({ url: `${bridge.replace(/^http/, 'ws')}/v1/ws`, group: 'ev', key: query.get('key') });
       res.writeHead(200, { 'content-type': 'text/html' });
-      res.end(`<!doctype html><title>eval page</title><script src="${bridge}/injector.js?group=ev"></script><script>pagecall.register('noop', () => 0)</script>`);
+      res.end(`<!doctype html><title>eval page</title><script src="${bridge}/injector.js"></script><script>pagecall.connect(${connect}); pagecall.register('noop', () => 0)</script>`);
     },
   });
   browser = await launchTestBrowser();
@@ -30,7 +32,7 @@ async function pageOn(options: { allowEval: boolean }): Promise<Bridge> {
   const bridge = await startTestBridge(options);
   bridges.push(bridge);
   const page = await browser.newPage();
-  await page.goto(`${site.url}/?bridge=${encodeURIComponent(bridge.url)}`);
+  await page.goto(`${site.url}/?bridge=${encodeURIComponent(bridge.url)}&key=${encodeURIComponent(bridge.groupKey('ev'))}`);
   await until(() => bridge.clients('ev').length === 1, 'page joins');
   return bridge;
 }

@@ -5,7 +5,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { Bridge } from '../../bridge/index.js';
 import { launchTestBrowser, startSite, type TestSite } from '../helpers/browser.js';
 import { request } from 'node:http';
-import { postJson, startTestBridge, until } from '../helpers/bridge.js';
+import { injectorTags, postJson, startTestBridge, until } from '../helpers/bridge.js';
 
 /** A POST on a fresh TCP connection (pooled fetch connections died with the old bridge). */
 function callOnNewConnection(base: string, body: unknown): Promise<{ status: number; body: any }> {
@@ -46,7 +46,7 @@ describe('faults with real pages', () => {
       '/': (req, res) => {
         const group = new URL(req.url!, 'http://x').searchParams.get('g')!;
         res.writeHead(200, { 'content-type': 'text/html' });
-        res.end(`<!doctype html><title>${group}</title><script src="http://127.0.0.1:${port}/injector.js?group=${group}"></script><script>${FUNCTIONS}</script>`);
+        res.end(`<!doctype html><title>${group}</title>${injectorTags(bridge, group)}<script>${FUNCTIONS}</script>`);
       },
     });
     browser = await launchTestBrowser();

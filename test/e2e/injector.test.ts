@@ -5,9 +5,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import type { Bridge } from '../../bridge/index.js';
+import { injectorScript, type Bridge } from '../../bridge/index.js';
 import { launchTestBrowser, startSite, type TestSite } from '../helpers/browser.js';
-import { postJson, startTestBridge, until } from '../helpers/bridge.js';
+import { injectorTags, postJson, startTestBridge, until } from '../helpers/bridge.js';
 
 const PAGE_FUNCTIONS = `
   pagecall.register('add', (a, b) => a + b);
@@ -29,9 +29,9 @@ const PAGE_FUNCTIONS = `
   pagecall.expose('bump', 'appState.bump');
 `;
 
-function pageHtml(bridgeUrl: string, group: string, extra = ''): string {
+function pageHtml(bridge: Bridge, group: string, extra = ''): string {
   return `<!doctype html><title>test page</title>
-<script src="${bridgeUrl}/injector.js?group=${group}"></script>
+${injectorTags(bridge, group)}
 <script>${PAGE_FUNCTIONS}${extra}</script>`;
 }
 
@@ -46,10 +46,10 @@ describe('injector in real Chromium', () => {
     bridge = await startTestBridge({ heartbeatMs: 500 });
     site = await startSite({
       '/': () => {},
-      '/page': pageHtml(bridge.url, 'e2e'),
-      '/pair': pageHtml(bridge.url, 'pair'),
+      '/page': pageHtml(bridge, 'e2e'),
+      '/pair': pageHtml(bridge, 'pair'),
       '/blank': '<!doctype html><title>blank</title><p>nothing here',
-      '/hostile': pageHtml(bridge.url, 'hostile', `
+      '/hostile': pageHtml(bridge, 'hostile', `
         JSON.stringify = () => { throw new Error('site broke JSON.stringify'); };
         JSON.parse = () => { throw new Error('site broke JSON.parse'); };
         window.WebSocket = function () { throw new Error('site broke WebSocket'); };
@@ -234,7 +234,8 @@ describe('injector in real Chromium', () => {
     const page = await context.newPage();
     try {
       await page.goto(site.url + '/blank');
-      const script = await (await fetch(`${bridge.url}/injector.js?group=pasted`)).text();
+      // What `pagecall injector --group pasted` prints.
+      const script = injectorScript({ bridgeUrl: bridge.url, group: 'pasted', key: bridge.groupKey('pasted') });
       await page.evaluate(script);
       await page.evaluate(() => (globalThis as any).pagecall.register('twice', () => 'once'));
       await page.evaluate(script);

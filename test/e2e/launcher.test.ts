@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import type { Page } from 'playwright-core';
-import type { Bridge } from '../../bridge/index.js';
+import { injectorScript, type Bridge } from '../../bridge/index.js';
 import { launch, LaunchError, type TabEvent } from '../../launcher/launch.js';
 import { launchTestBrowser, startSite, type TestSite } from '../helpers/browser.js';
 import { postJson, startTestBridge, until } from '../helpers/bridge.js';
@@ -104,7 +104,7 @@ describe('launcher', () => {
     try {
       const page = await browser.newPage();
       await page.goto(`${site.url}/csp`);
-      const script = await (await fetch(`${bridge.url}/injector.js?group=csp-pasted`)).text();
+      const script = injectorScript({ bridgeUrl: bridge.url, group: 'csp-pasted', key: bridge.groupKey('csp-pasted') });
       await page.evaluate(script);
       const status = await waitForFailure(page);
       assert.equal(status.lastError.reason, 'csp', JSON.stringify(status));
@@ -129,7 +129,7 @@ describe('launcher', () => {
     try {
       const page = await browser.newPage();
       await page.goto(publicUrl);
-      const script = await (await fetch(`${bridge.url}/injector.js?group=lna-pasted`)).text();
+      const script = injectorScript({ bridgeUrl: bridge.url, group: 'lna-pasted', key: bridge.groupKey('lna-pasted') });
       await page.evaluate(script);
       const status = await waitForFailure(page);
       assert.equal(status.lastError.reason, 'local-network-access', JSON.stringify(status));

@@ -210,7 +210,7 @@ describe('packing in a real page', { timeout: 120_000 }, () => {
       bridge = await startTestBridge();
       page = await context.newPage();
       await page.goto(`${site.url}/page`);
-      await page.evaluate((url) => (globalThis as unknown as { pagecall: { connect(o: unknown): void } }).pagecall.connect({ url, group: 'packed' }), bridge.url.replace('http', 'ws') + '/v1/ws');
+      await page.evaluate((o) => (globalThis as unknown as { pagecall: { connect(o: unknown): void } }).pagecall.connect(o), { url: bridge.url.replace('http', 'ws') + '/v1/ws', group: 'packed', key: bridge.groupKey('packed') });
       await until(() => bridge.clients('packed').find((c) => c.actions.includes('echo')), 'the page joined');
     });
     after(async () => {

@@ -66,7 +66,7 @@ describe('webpack helpers', () => {
     const page = await context.newPage();
     page.on('console', (m) => lines.push(m.text()));
     await page.goto(`${site.url}${path}`);
-    await page.evaluate(injectorScript({ bridgeUrl: bridge.url, group, key: bridge.pageKey }));
+    await page.evaluate(injectorScript({ bridgeUrl: bridge.url, group, key: bridge.groupKey(group) }));
     if (hooks) await page.evaluate(hooks);
     return { page, group, console: lines, close: () => context.close() };
   }

@@ -4,6 +4,7 @@
  * results for ids the page never got).
  */
 import { PROTOCOL_VERSION } from '../../protocol/index.js';
+import { TEST_PAGE_KEY } from '../helpers/bridge.js';
 import type { Rng } from './prng.js';
 
 /** One WebSocket frame to send. */
@@ -32,7 +33,7 @@ export interface FrameContext {
 /** Keys that fuzzed values never use, so callers can check the `by`/`nonce` of genuine results. */
 export const RESERVED_KEYS: ReadonlySet<string> = new Set(['by', 'nonce', 'forged']);
 
-const FIELDS = ['type', 'v', 'group', 'clientId', 'token', 'url', 'title', 'actions', 'id', 'ok', 'value', 'error', 't', 'name', 'message', 'stack', 'code'];
+const FIELDS = ['type', 'v', 'group', 'clientId', 'resume', 'key', 'token', 'context', 'url', 'title', 'actions', 'id', 'ok', 'value', 'error', 't', 'name', 'message', 'stack', 'code', '__proto__'];
 const TYPES = ['hello', 'update', 'result', 'pong', 'events', 'welcome', 'invoke', 'cancel', 'ping', 'error', '', 'HELLO', 'result ', 'constructor', '__proto__'];
 const UNICODE = 'aé€𝄞\u0000\u0001\u007f\u2028\u2029\ud800\udfff"\\/<>&\'{}[]:,$ ';
 // A string value swapped for deep nesting after JSON.stringify (which would overflow building it).
@@ -79,9 +80,9 @@ function actionName(rng: Rng): string {
   return rng.chance(0.9) ? rng.pick(['echo', 'fail', 'slow', 'missing']) : rng.string(rng.range(1, 12));
 }
 
-/** A valid hello for this page's group, with its known client id. */
+/** A valid hello for this page's group, with the test bridges' page key and its known client id. */
 export function validHello(ctx: FrameContext, rng: Rng): Record<string, unknown> {
-  const hello: Record<string, unknown> = { type: 'hello', v: PROTOCOL_VERSION, group: ctx.group, url: 'https://fuzz.test/', title: 'fuzz page', actions: ['echo', 'fail', 'slow'] };
+  const hello: Record<string, unknown> = { type: 'hello', v: PROTOCOL_VERSION, group: ctx.group, url: 'https://fuzz.test/', title: 'fuzz page', actions: ['echo', 'fail', 'slow'], key: TEST_PAGE_KEY };
   if (ctx.previousId && rng.chance(0.5)) hello.clientId = ctx.previousId;
   return hello;
 }

@@ -1,13 +1,14 @@
 /**
  * Fuzzes a real bridge from both sides: hostile pages sending mutated and random frames while
- * callers keep calling them, then malformed HTTP requests and raw garbage on TCP. The bridge must
+ * callers keep calling them, then strangers sending what a website would before a hello (oversized,
+ * nested, garbage, keyless), then malformed HTTP requests and raw garbage on TCP. The bridge must
  * not crash, must log no internal error, must answer every bad request with a coded 4xx, and must
  * still serve a real call at the end.
  *
  *   npm run fuzz                      100,000 frames, 10,000 HTTP requests, random seed
  *   npm run fuzz -- --seed 1234       replay a run
  *   npm run fuzz -- --quick           small counts, as npm test runs (or PAGECALL_FUZZ_QUICK=1)
- *   npm run fuzz -- --frames N --http N --pages N
+ *   npm run fuzz -- --frames N --strangers N --http N --pages N
  */
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -22,12 +23,15 @@ import { IdPool, runFuzzPage, type FrameStats } from './fuzz-page.js';
 import { randomRequest } from './http-requests.js';
 import { createRng, randomSeed, type Rng } from './prng.js';
 import { sendRaw } from './raw-http.js';
+import { runStrangers, type StrangerStats } from './strangers.js';
 
 /** How much to send. */
 export interface FuzzOptions {
   seed?: number;
   /** Page frames to send in total (default 100,000). */
   frames?: number;
+  /** Sockets that send pre-hello frames and are never admitted (default 2,000). */
+  strangers?: number;
   /** Malformed HTTP requests (default 10,000). */
   httpRequests?: number;
   /** Hostile pages sending frames at once (default 6). */
@@ -42,6 +46,7 @@ export interface FuzzOptions {
 export interface FuzzReport {
   seed: number;
   frames: FrameStats;
+  strangers: StrangerStats;
   calls: { made: number; outcomes: Record<string, number> };
   http: { sent: number; byKind: Record<string, number>; byStatus: Record<string, number> };
   /** Lines the bridge logged at error level or above. */
@@ -78,6 +83,8 @@ export async function runFuzz(options: FuzzOptions = {}): Promise<FuzzReport> {
   sentinel.ws.once('close', () => (sentinelClosed = true));
 
   const frames = await fuzzFrames(bridge, rng, options, fail, log);
+  const strangers = await runStrangers({ bridgeUrl: bridge.url, rng: rng.fork(), count: options.strangers ?? 2_000, key: bridge.groupKey('fz-stranger'), otherGroupKey: bridge.groupKey('fz-other'), group: 'fz-stranger', fail });
+  log(`strangers: ${strangers.sent} frames over ${Object.values(strangers.byKind).reduce((a, b) => a + b, 0)} sockets`);
   const http = await fuzzHttp(bridge, rng.fork(), options.httpRequests ?? 10_000, fail, log);
 
   // Every hostile page has left and every call has settled: nothing may be left behind.
@@ -98,7 +105,7 @@ export async function runFuzz(options: FuzzOptions = {}): Promise<FuzzReport> {
   await sentinel.close();
   await bridge.close();
   for (const line of bridgeErrors) fail(`bridge logged an error: ${line}`);
-  return { seed, frames: frames.stats, calls: frames.calls, http, bridgeErrors, failures, durationMs: Date.now() - started };
+  return { seed, frames: frames.stats, strangers, calls: frames.calls, http, bridgeErrors, failures, durationMs: Date.now() - started };
 }
 
 /** Hostile pages send frames while callers call them. */
@@ -181,6 +188,7 @@ function printReport(report: FuzzReport): void {
     `  close codes seen by pages: ${JSON.stringify(report.frames.closeCodes)}`,
     `  error frames from the bridge: ${JSON.stringify(report.frames.errorsReceived)}`,
     `calls during the frame fuzz: ${report.calls.made} ${JSON.stringify(report.calls.outcomes)}`,
+    `strangers (pre-hello frames): ${report.strangers.sent} frames; close codes by kind: ${JSON.stringify(report.strangers.closeCodes)}`,
     `malformed HTTP requests: ${report.http.sent}`,
     `  by kind: ${JSON.stringify(report.http.byKind)}`,
     `  by status: ${JSON.stringify(report.http.byStatus)}`,
@@ -192,7 +200,7 @@ function printReport(report: FuzzReport): void {
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { seed: { type: 'string' }, quick: { type: 'boolean' }, frames: { type: 'string' }, http: { type: 'string' }, pages: { type: 'string' } },
+    options: { seed: { type: 'string' }, quick: { type: 'boolean' }, frames: { type: 'string' }, strangers: { type: 'string' }, http: { type: 'string' }, pages: { type: 'string' } },
   });
   const quick = values.quick === true || process.env.PAGECALL_FUZZ_QUICK === '1';
   const number = (text: string | undefined, fallback: number): number => (text === undefined ? fallback : Number(text));
@@ -202,6 +210,7 @@ async function main(): Promise<void> {
   const report = await runFuzz({
     seed,
     frames: number(values.frames, quick ? 3_000 : 100_000),
+    strangers: number(values.strangers, quick ? 200 : 2_000),
     httpRequests: number(values.http, quick ? 600 : 10_000),
     pages: number(values.pages, 6),
     log: (line) => process.stdout.write(`${line}\n`),

@@ -2,6 +2,7 @@
  * Malformed HTTP requests for the fuzzer, each with what a correct bridge must answer. Every
  * request is bad by construction (a mutation that always breaks it), so none may succeed.
  */
+import { MAX_ENVELOPE_DEPTH, scanDepth } from '../../bridge/json-depth.js';
 import { deepJson } from './frames.js';
 import type { Rng } from './prng.js';
 
@@ -135,9 +136,10 @@ export function randomRequest(port: number, limits: HttpLimits, rng: Rng): FuzzR
   if (roll < 47) {
     const calls = Array.from({ length: rng.range(1, 20) }, () => (rng.chance(0.1) ? rng.pick([1, 'call', null, [], true]) : breakCall(rng, true)));
     const body = stringify({ group: 'fz-http', calls }, rng);
-    // Deeply nested items can push the body over the limit: then the whole batch is refused.
-    const tooLarge = Buffer.byteLength(body) > limits.maxBodyBytes;
-    return { kind: 'batch-items', bytes: http(port, 'POST', '/v1/batch', JSON_TYPE, body), expect: tooLarge ? 'json4xx' : 'batch-items', items: calls.length };
+    // Deeply nested items can push the body over the size limit, or past the nesting the byte scan
+    // reads at all: then the whole batch is refused.
+    const refused = Buffer.byteLength(body) > limits.maxBodyBytes || scanDepth(Buffer.from(body)) > MAX_ENVELOPE_DEPTH;
+    return { kind: 'batch-items', bytes: http(port, 'POST', '/v1/batch', JSON_TYPE, body), expect: refused ? 'json4xx' : 'batch-items', items: calls.length };
   }
   if (roll < 53) {
     const type = rng.pick(['text/plain', 'text/html', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/xml', 'json', 'application', '', '*/*', 'application/javascript', 'text/json']);

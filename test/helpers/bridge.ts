@@ -1,12 +1,29 @@
 /** Test fixture: a real bridge on port 0 with logs kept quiet. */
+import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import { pino } from 'pino';
 import { startBridge, type Bridge, type StartOptions } from '../../bridge/index.js';
 
-/** Starts a bridge on 127.0.0.1:0. Pass `logLevel` to see its logs. */
+/**
+ * The page key of test bridges (unless a test passes its own): one per test run (test-env.mjs puts
+ * it in the environment, so bridges in child processes share it), so a bridge restarted by a test
+ * keeps it, and fake pages (test/helpers/fake-page.ts) carry it by default.
+ */
+export const TEST_PAGE_KEY = process.env.PAGECALL_TEST_PAGE_KEY ?? `test-page-key-${randomBytes(12).toString('base64url')}`;
+
+/** Starts a bridge on 127.0.0.1:0 with TEST_PAGE_KEY. Pass `logLevel` to see its logs. */
 export async function startTestBridge(options: StartOptions = {}): Promise<Bridge & { close(): Promise<void> }> {
   const logger = pino({ level: process.env.PAGECALL_TEST_LOG ?? 'silent' });
-  return startBridge({ port: 0, shutdownGraceMs: 0, logger, ...options });
+  return startBridge({ port: 0, shutdownGraceMs: 0, logger, pageKey: TEST_PAGE_KEY, ...options });
+}
+
+/**
+ * The HTML a test page needs to join `group` the way the snippet does it: the public injector,
+ * then connect() with the bridge's key for the group (a key never goes into a script URL).
+ */
+export function injectorTags(bridge: Pick<Bridge, 'url' | 'groupKey'>, group: string, extra: { clientId?: string } = {}): string {
+  const options = { url: `${bridge.url.replace(/^http/, 'ws')}/v1/ws`, group, key: bridge.groupKey(group), ...extra };
+  return `<script src="${bridge.url}/injector.js"></script><script>pagecall.connect(${JSON.stringify(options).replace(/</g, '\\u003c')})</script>`;
 }
 
 /** An HTTP response with its body parsed as JSON when it is JSON. */

@@ -12,16 +12,10 @@ import { withTimeout } from './wait.js';
 
 const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist', 'cli', 'main.js');
 
-/**
- * The page key child nodes accept, and what fake pages and injectors send.
- *
- * INTEGRATOR: page admission (issue 11) is not enforced on this branch, so childPageKeyArgs()
- * passes nothing and the key is ignored. Once admission lands, make childPageKeyArgs() return the
- * flag (or set the variable in childEnv) that makes a node accept CHILD_PAGE_KEY.
- */
+/** The page key child nodes accept (given to them as PAGECALL_PAGE_KEY), and what fake pages and injectors send. */
 export const CHILD_PAGE_KEY = 'pagecall-cluster-test-page-key-0123456789';
 
-/** Extra `serve` flags that make a child node accept CHILD_PAGE_KEY (none until admission lands). */
+/** Extra `serve` flags about the page key: none, the key travels in the environment (a command line is readable by other users). */
 export function childPageKeyArgs(): string[] {
   return [];
 }
@@ -53,6 +47,9 @@ export interface NodeOptions {
 function childEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('PAGECALL_')) env[k] = v;
+  // The tests' own config directory (test-env.mjs): a node must not touch the real home's key file.
+  if (process.env.PAGECALL_CONFIG_DIR) env.PAGECALL_CONFIG_DIR = process.env.PAGECALL_CONFIG_DIR;
+  env.PAGECALL_PAGE_KEY = CHILD_PAGE_KEY;
   return env;
 }
 

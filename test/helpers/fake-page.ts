@@ -2,6 +2,7 @@
 import { once } from 'node:events';
 import WebSocket from 'ws';
 import { PROTOCOL_VERSION, type InvokeMessage, type Json, type WelcomeMessage } from '../../protocol/index.js';
+import { TEST_PAGE_KEY } from './bridge.js';
 import { WAIT_MS, withTimeout } from './wait.js';
 
 /** A handler returns the encoded value, throws to report a page error, or returns HANG to never answer. */
@@ -13,11 +14,11 @@ export interface FakePageOptions {
   group: string;
   handlers?: Record<string, FakeHandler>;
   clientId?: string;
-  token?: string;
-  /** The page key (Bridge.pageKey), sent in the hello. */
-  key?: string;
-  /** The resume secret an earlier welcome gave `clientId`. */
+  /** The resume secret of `clientId` (from an earlier welcome), to take the id over from a connected page. */
   resume?: string;
+  token?: string;
+  /** The page key to show; default TEST_PAGE_KEY (what test bridges use); null sends none. */
+  key?: string | null;
   url?: string;
   title?: string;
   origin?: string;
@@ -108,10 +109,11 @@ export async function connectFakePage(options: FakePageOptions): Promise<FakePag
       actions: Object.keys(handlers),
     };
     if (options.clientId) hello.clientId = options.clientId;
-    if (options.token) hello.token = options.token;
-    if (options.key) hello.key = options.key;
-    if (options.context) hello.context = options.context;
     if (options.resume) hello.resume = options.resume;
+    if (options.token) hello.token = options.token;
+    const key = options.key === undefined ? TEST_PAGE_KEY : options.key;
+    if (key !== null) hello.key = key;
+    if (options.context) hello.context = options.context;
     send(hello);
   }
   const closedFirst = once(ws, 'close').then(([code]) => {

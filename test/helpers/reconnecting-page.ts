@@ -1,10 +1,12 @@
 /**
  * A scripted page that behaves like the injector across connection loss: it reconnects (keeping its
- * client id) whenever its socket closes, unless the close code says not to. Results of one frame of
+ * client id and sending back the id's resume secret) whenever its socket closes, unless the close
+ * code says not to. Results of one frame of
  * invokes leave in one frame, as the real page client packs them.
  */
 import WebSocket from 'ws';
 import { FINAL_CLOSE_CODES, PROTOCOL_VERSION, type InvokeMessage, type Json, type WelcomeMessage } from '../../protocol/index.js';
+import { TEST_PAGE_KEY } from './bridge.js';
 import { WAIT_MS, withTimeout } from './wait.js';
 
 /** Returns the encoded result, or throws to report a page error. Promises are answered when they settle. */
@@ -17,6 +19,8 @@ export interface ReconnectingPageOptions {
   /** Client id to start with; the bridge assigns one when absent, and the page keeps it. */
   clientId?: string;
   token?: string;
+  /** The page key to show; default TEST_PAGE_KEY (what test bridges use). */
+  key?: string;
   /** Delay before retrying a connection that failed (the bridge is down). Default 20 ms. */
   retryDelayMs?: number;
 }
@@ -48,6 +52,7 @@ export async function startReconnectingPage(options: ReconnectingPageOptions): P
   const wsUrl = options.bridgeUrl.replace(/^http/, 'ws') + '/v1/ws';
   const retryDelayMs = options.retryDelayMs ?? 20;
   let clientId = options.clientId;
+  let resume: string | undefined;
   let ws: WebSocket | null = null;
   let connected = false;
   let welcomes = 0;
@@ -68,7 +73,9 @@ export async function startReconnectingPage(options: ReconnectingPageOptions): P
       title: 'reconnecting fake page',
       actions: Object.keys(options.handlers),
       ...(clientId ? { clientId } : {}),
+      ...(resume ? { resume } : {}),
       ...(options.token ? { token: options.token } : {}),
+      key: options.key ?? TEST_PAGE_KEY,
     });
 
   const connect = (): void => {
@@ -93,6 +100,7 @@ export async function startReconnectingPage(options: ReconnectingPageOptions): P
         switch (m.type) {
           case 'welcome':
             clientId = m.clientId as string;
+            resume = m.resume as string | undefined;
             connected = true;
             welcomes++;
             for (const w of welcomeWaiters.splice(0)) w(m as WelcomeMessage);

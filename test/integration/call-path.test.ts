@@ -185,10 +185,10 @@ describe('call path through a real bridge and scripted pages', () => {
     await healthy.close();
   });
 
-  test('a reconnect with the same client id replaces the old connection without duplicates', async () => {
+  test('a reconnect with the same client id and its resume secret replaces the old connection without duplicates', async () => {
     const first = await connectFakePage({ bridgeUrl: bridge.url, group: 'reconnect', clientId: 'stable-id', handlers: { v: () => 1 } });
     const closed = once(first.ws, 'close');
-    const second = await connectFakePage({ bridgeUrl: bridge.url, group: 'reconnect', clientId: 'stable-id', handlers: { v: () => 2 } });
+    const second = await connectFakePage({ bridgeUrl: bridge.url, group: 'reconnect', clientId: 'stable-id', resume: first.welcome.resume, handlers: { v: () => 2 } });
     const [code] = await closed;
     assert.equal(code, 4409);
     const list = await getJson(`${bridge.url}/v1/clients?group=reconnect`);

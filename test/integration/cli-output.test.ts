@@ -9,10 +9,12 @@ import { once } from 'node:events';
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { afterEach, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { getJson, postJson, until } from '../helpers/bridge.js';
+import { TEST_PAGE_KEY, getJson, postJson, until } from '../helpers/bridge.js';
 import { connectFakePage } from '../helpers/fake-page.js';
 
 const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+/** The bridges started here admit the fake pages' key. */
+const env = { ...process.env, PAGECALL_PAGE_KEY: TEST_PAGE_KEY };
 
 /** A stand-in for `head -1`: copies the first line of its stdin to its stdout, then exits. */
 const HEAD_1 = `let b = '';
@@ -86,7 +88,7 @@ describe('pagecall serve and its output', () => {
   test('starts, answers and stops on SIGTERM when the reader of its stdout and stderr is gone before it writes (serve 2>&1 | head -0)', HANG_GUARD, async () => {
     const reader = track(spawn(process.execPath, ['-e', GONE], { stdio: ['pipe', 'pipe', 'inherit'] }));
     await waitFor(reader.stdout!, /closed/);
-    const bridge = track(spawn(process.execPath, [CLI, 'serve', '--port', '0'], { stdio: ['ignore', reader.stdin!, reader.stdin!] }));
+    const bridge = track(spawn(process.execPath, [CLI, 'serve', '--port', '0'], { env, stdio: ['ignore', reader.stdin!, reader.stdin!] }));
     reader.stdin!.destroy();
     // Its log line and banner went nowhere (EPIPE): find its port the way `ss -ltnp` does.
     const port = await until(() => (bridge.exitCode === null ? listeningPort(bridge.pid!) : -1), 'the bridge listening');
@@ -105,7 +107,7 @@ describe('pagecall serve and its output', () => {
   test('keeps running and answering when the reader of its stdout and stderr exits, and stops on SIGTERM', HANG_GUARD, async () => {
     const head = track(spawn(process.execPath, ['-e', HEAD_1], { stdio: ['pipe', 'pipe', 'inherit'] }));
     // `pagecall serve 2>&1 | head -1`: the bridge writes into head's stdin, nobody else holds that pipe.
-    const bridge = track(spawn(process.execPath, [CLI, 'serve', '--port', '0', '--log-format', 'json'], { stdio: ['ignore', head.stdin!, head.stdin!] }));
+    const bridge = track(spawn(process.execPath, [CLI, 'serve', '--port', '0', '--log-format', 'json'], { env, stdio: ['ignore', head.stdin!, head.stdin!] }));
     head.stdin!.destroy();
     const firstLine = waitFor(head.stdout!, /listening on (http:\/\/127\.0\.0\.1:\d+)/);
     const [headCode] = await once(head, 'exit');
@@ -129,7 +131,7 @@ describe('pagecall serve and its output', () => {
   /** A bridge logging every call's arguments and result to a stdout pipe that the test stops reading. */
   async function bridgeNobodyReads(): Promise<{ bridge: ChildProcess; url: string; callBigValues(): Promise<void>; close(): Promise<void> }> {
     const bridge = track(
-      spawn(process.execPath, [CLI, 'serve', '--port', '0', '--log-format', 'json', '--log-level', 'debug', '--debug-capture'], { stdio: ['ignore', 'pipe', 'pipe'] }),
+      spawn(process.execPath, [CLI, 'serve', '--port', '0', '--log-format', 'json', '--log-level', 'debug', '--debug-capture'], { env, stdio: ['ignore', 'pipe', 'pipe'] }),
     );
     bridge.stderr!.resume();
     const url = (await waitFor(bridge.stdout!, /ready on (http:\/\/127\.0\.0\.1:\d+)/))[1]!;
@@ -179,7 +181,7 @@ describe('pagecall serve and its output', () => {
   test('a usage error still exits 2 when the reader of its stderr has gone', HANG_GUARD, async () => {
     const reader = track(spawn(process.execPath, ['-e', GONE], { stdio: ['pipe', 'pipe', 'inherit'] }));
     await waitFor(reader.stdout!, /closed/);
-    const cli = track(spawn(process.execPath, [CLI, 'serve', '--port', 'soon'], { stdio: ['ignore', 'ignore', reader.stdin!] }));
+    const cli = track(spawn(process.execPath, [CLI, 'serve', '--port', 'soon'], { env, stdio: ['ignore', 'ignore', reader.stdin!] }));
     reader.stdin!.destroy();
     const [code] = await once(cli, 'exit');
     assert.equal(code, 2);

@@ -1,6 +1,9 @@
 /** `pagecall clients` and `pagecall call` against a running bridge, as users run them (dist/cli/main.js). */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Bridge } from '../../bridge/index.js';
@@ -12,7 +15,7 @@ const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 const TOKEN = 'cli-remote-token-0123456789';
 
 /** The CLI, without the caller's PAGECALL_TOKEN / PAGECALL_URL leaking in. */
-const run = (args: string[], env: Record<string, string> = {}) => runProcess(process.execPath, [CLI, ...args], env, ['PAGECALL_TOKEN', 'PAGECALL_URL']);
+const run = (args: string[], env: Record<string, string> = {}) => runProcess(process.execPath, [CLI, ...args], env, ['PAGECALL_TOKEN', 'PAGECALL_TOKEN_FILE', 'PAGECALL_URL']);
 
 /** A port nothing listens on. */
 async function closedPort(): Promise<number> {
@@ -87,16 +90,32 @@ describe('pagecall clients', () => {
     }
   });
 
-  test('uses the token from --token or PAGECALL_TOKEN, and explains a missing one', async () => {
+  test('uses the token from --token-file, PAGECALL_TOKEN or --token (with a warning), and explains a missing one', async () => {
     const denied = await run(['clients', '--url', secured.url]);
     assert.equal(denied.code, 1);
     assert.match(denied.stderr, /^UNAUTHORIZED: this bridge requires a token/m);
-    assert.match(denied.stderr, /pass --token or set PAGECALL_TOKEN/);
+    assert.match(denied.stderr, /pass --token-file or set PAGECALL_TOKEN/);
     const flag = await run(['clients', '--url', secured.url, '--token', TOKEN]);
     assert.equal(flag.code, 0, flag.stderr);
     assert.match(flag.stdout, /shop \(1 page\)/);
+    assert.match(flag.stderr, /^pagecall: warning: --token puts the token where every user of this machine can read it \(ps, \/proc\/<pid>\/cmdline\); pass --token-file <file> or set PAGECALL_TOKEN instead$/m);
     const env = await run(['clients'], { PAGECALL_URL: secured.url, PAGECALL_TOKEN: TOKEN });
     assert.equal(env.code, 0, env.stderr);
+    assert.equal(env.stderr, '', 'no warning without --token');
+    const dir = mkdtempSync(join(tmpdir(), 'pagecall-token-'));
+    try {
+      writeFileSync(join(dir, 'token'), `${TOKEN}\n`, { mode: 0o600 });
+      const file = await run(['clients', '--url', secured.url, '--token-file', join(dir, 'token')]);
+      assert.equal(file.code, 0, file.stderr);
+      assert.equal(file.stderr, '');
+      const fromEnvFile = await run(['clients', '--url', secured.url], { PAGECALL_TOKEN_FILE: join(dir, 'token') });
+      assert.equal(fromEnvFile.code, 0, fromEnvFile.stderr);
+      const missing = await run(['clients', '--url', secured.url, '--token-file', join(dir, 'nope')]);
+      assert.equal(missing.code, 2);
+      assert.match(missing.stderr, /^pagecall: --token-file: cannot read .*nope: ENOENT$/m);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('a bridge that is not running gets a clear message and exit 1', async () => {

@@ -118,7 +118,7 @@ describe('pagecall watch', () => {
     const noBridge = await run(['watch', 'room', 'chat', '--url', closedUrl]);
     assert.equal(noBridge.code, 1);
     assert.match(noBridge.stderr, /^pagecall: cannot reach the bridge at http:\/\/127\.0\.0\.1:\d+ \(connection refused\); start one with `pagecall serve`/);
-    const badTopic = await run(['watch', 'room', '$x', '--url', secured.url, '--token', TOKEN]);
+    const badTopic = await run(['watch', 'room', '$x', '--url', secured.url], { PAGECALL_TOKEN: TOKEN });
     assert.equal(badTopic.code, 1);
     assert.match(badTopic.stderr, /^BAD_REQUEST: topic: "\$x" is not a valid topic name/);
     const noToken = await run(['watch', 'room', 'chat', '--url', secured.url]);

@@ -25,8 +25,11 @@ describe('pagecall CLI', () => {
       });
     });
     const url = await ready;
-    assert.match(stdout, /injector\.js\?group=demo/);
-    assert.match(stdout, /"group":"demo"/);
+    // The snippet imports the public module and connects with the key of group demo; no key in a URL.
+    const key = (await cli(['key', '--group', 'demo'])).stdout.trim();
+    assert.match(key, /^demo~[\w-]{43}$/);
+    assert.ok(stdout.includes(`(async () => (await import("${url}/injector.mjs")).default.connect({"url":"${url.replace('http', 'ws')}/v1/ws","group":"demo","key":"${key}"}))()`), stdout);
+    assert.doesNotMatch(stdout, /injector\.js\?/);
     const health = await getJson(`${url}/health`);
     assert.equal(health.body.ok, true);
     child.kill('SIGTERM');
@@ -53,10 +56,16 @@ describe('pagecall CLI', () => {
     assert.match(stdout, /PAGECALL_MAX_IN_FLIGHT_PER_CLIENT/);
   });
 
-  test('injector prints the page client preconfigured for a bridge', async () => {
-    const { code, stdout } = await cli(['injector', '--group', 'shop', '--url', 'http://127.0.0.1:4567']);
-    assert.equal(code, 0);
-    assert.match(stdout, /connect\(\{"url":"ws:\/\/127\.0\.0\.1:4567\/v1\/ws","group":"shop"\}\)/);
+  test('injector prints the page client preconfigured for a bridge, with the key of its group', async () => {
+    // Nothing listens there: it says so and uses the key pagecall serve uses on this machine.
+    const busy = await listening();
+    const port = (busy.address() as { port: number }).port;
+    await new Promise((resolve) => busy.close(resolve));
+    const { code, stdout, stderr } = await cli(['injector', '--group', 'shop', '--url', `http://127.0.0.1:${port}`]);
+    assert.equal(code, 0, stderr);
+    const key = (await cli(['key', '--group', 'shop'])).stdout.trim();
+    assert.ok(stdout.endsWith(`connect({"url":"ws://127.0.0.1:${port}/v1/ws","group":"shop","key":"${key}"});\n`), stdout.slice(-300));
+    assert.match(stderr, /cannot ask the bridge at http:\/\/127\.0\.0\.1:\d+ for the page key of group shop: ECONNREFUSED; using the page key in .*page-key/);
   });
 
   test('open says exactly what to do when the browser is missing', async () => {
@@ -120,7 +129,7 @@ describe('pagecall CLI', () => {
     for (const level of ['info', 'debug']) {
       const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--log-format', 'json', '--log-level', level, '--timeout-ms', '5000'], {
         stdio: ['ignore', 'pipe', 'inherit'],
-        env: { ...process.env, PAGECALL_TOKEN: token },
+        env: { ...process.env, PAGECALL_TOKEN: token, PAGECALL_PAGE_KEY: 'k'.repeat(32) },
       });
       let stdout = '';
       await new Promise<void>((resolve) => {
@@ -136,11 +145,12 @@ describe('pagecall CLI', () => {
       const starting = entries.filter((e) => !/shutting down|stopped/.test(e.msg));
       const info = starting.filter((e) => e.level === 30);
       assert.equal(info.length, 1, JSON.stringify(starting));
-      assert.match(info[0]!.msg, /^pagecall \S+ listening on http:\/\/127\.0\.0\.1:\d+ \(token required, eval off; --timeout-ms=5000( --log-level=debug)?\)$/);
+      assert.match(info[0]!.msg, /^pagecall \S+ listening on http:\/\/127\.0\.0\.1:\d+ \(token required, eval off, pages need the page key; --timeout-ms=5000( --log-level=debug)?\)$/);
       const dump = starting.filter((e) => e.msg === 'configuration');
       assert.equal(dump.length, level === 'debug' ? 1 : 0);
       if (level === 'debug') assert.equal(dump[0]!.config.token, '[redacted]');
       assert.ok(!stdout.includes(token), 'the token is never logged');
+      assert.ok(!stdout.includes('k'.repeat(32)), 'nor is the page key');
     }
   });
 });

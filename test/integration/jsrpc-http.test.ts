@@ -225,7 +225,7 @@ describe('access', () => {
     const use = cleanupFor(t);
     const token = 'compat-http-token-0123456789';
     const locked = await use.bridge({ jsrpc: { port: 0 }, token });
-    use.add(await connectJsrpcPage({ url: `${locked.jsrpc!.pageUrl('g', token)}`, handlers: { a: () => 'ok' } }));
+    use.add(await connectJsrpcPage({ url: locked.jsrpc!.pageUrl('g'), handlers: { a: () => 'ok' } }));
     await locked.waitForAction('g', 'a');
     const url = `${locked.jsrpc!.url}/go?group=g&action=a`;
     const denied = await getJson(url);

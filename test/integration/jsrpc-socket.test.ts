@@ -20,7 +20,7 @@ async function bridgeWith(use: Cleanup, options: StartOptions = {}): Promise<Bri
 
 async function page(use: Cleanup, bridge: Bridge, group: string, options: Partial<JsrpcPageOptions> & { clientId?: string } = {}): Promise<JsrpcPage> {
   const { clientId, ...rest } = options;
-  const url = bridge.jsrpc!.pageUrl(group, TOKEN) + (clientId ? `&clientId=${clientId}` : '');
+  const url = bridge.jsrpc!.pageUrl(group) + (clientId ? `&clientId=${clientId}` : '');
   return use.add(await connectJsrpcPage({ url, ...rest }), `a JsRpc page in ${group}`);
 }
 
@@ -307,15 +307,18 @@ describe('admission', () => {
     assert.equal((await go(bridge, { group: 'g', action: 'who' })).body.data, 'holder');
   });
 
-  test('with a token, a page needs it too: &token= or a Bearer header', async (t) => {
+  test('with a token, a page gets in with the key the bridge prints, or with the token instead (&token= or a Bearer header); the printed URL never holds the token', async (t) => {
     const use = cleanupFor(t);
     const bridge = await bridgeWith(use, { token: TOKEN });
-    const withoutToken = bridge.jsrpc!.pageUrl('g', TOKEN).replace(`&token=${TOKEN}`, '');
-    const refused = await refusedUpgrade({ url: withoutToken });
-    assert.equal(refused.status, 401);
-    assert.match(refused.body.data, /add &token=<token>/);
+    const printed = bridge.jsrpc!.pageUrl('g');
+    assert.ok(!printed.includes(TOKEN), 'the token is not put into pages');
     assert.ok((await page(use, bridge, 'g')).clientId);
-    assert.ok(use.add(await connectJsrpcPage({ url: withoutToken, headers: { authorization: `Bearer ${TOKEN}` } })).clientId);
+    const bare = printed.replace(/&key=[^&]*/, '');
+    const refused = await refusedUpgrade({ url: bare });
+    assert.equal(refused.status, 403);
+    assert.match(refused.body.data, /needs &key=<page key>/);
+    assert.ok(use.add(await connectJsrpcPage({ url: `${bare}&token=${TOKEN}` })).clientId);
+    assert.ok(use.add(await connectJsrpcPage({ url: bare, headers: { authorization: `Bearer ${TOKEN}` } })).clientId);
   });
 
   test('--allow-origins holds for JsRpc pages', async (t) => {

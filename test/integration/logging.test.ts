@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import { pino } from 'pino';
 import { startBridge } from '../../bridge/index.js';
 import { connectFakePage } from '../helpers/fake-page.js';
-import { postJson, until } from '../helpers/bridge.js';
+import { TEST_PAGE_KEY, postJson, until } from '../helpers/bridge.js';
 
 function capture(): { lines: string[]; stream: Writable } {
   const lines: string[] = [];
@@ -21,7 +21,7 @@ function capture(): { lines: string[]; stream: Writable } {
 for (const debugCapture of [false, true]) {
   test(`at trace level with debugCapture ${debugCapture}, secrets in args and results are ${debugCapture ? '' : 'not '}logged, and request ids are`, async () => {
     const { lines, stream } = capture();
-    const bridge = await startBridge({ port: 0, debugCapture, logger: pino({ level: 'trace' }, stream), shutdownGraceMs: 0 });
+    const bridge = await startBridge({ port: 0, debugCapture, logger: pino({ level: 'trace' }, stream), shutdownGraceMs: 0, pageKey: TEST_PAGE_KEY });
     const page = await connectFakePage({ bridgeUrl: bridge.url, group: 'g', handlers: { echo: ([x]) => `${x}-RESULT-SECRET` } });
     try {
       const r = await postJson(`${bridge.url}/v1/call`, { group: 'g', action: 'echo', args: ['ARG-SECRET'] }, { 'x-request-id': 'req-12345' });

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { describe, test } from 'node:test';
 import { getJson, postJson, startTestBridge } from '../helpers/bridge.js';
 import { connectFakePage } from '../helpers/fake-page.js';
@@ -13,15 +14,22 @@ describe('hostile input that used to crash the bridge or come back INTERNAL', ()
     const bridge = await startTestBridge();
     const page = await connectFakePage({ bridgeUrl: bridge.url, group: 'g', handlers: { echo: (args) => args } });
     try {
-      const deep = await postJson(`${bridge.url}/v1/call`, `{"group":"g","action":"echo","args":[1,${nested(10_000)}]}`);
+      const deep = await postJson(`${bridge.url}/v1/call`, `{"group":"g","action":"echo","args":[1,${nested(1_010)}]}`);
       assert.equal(deep.status, 400);
       assert.equal(deep.body.error.code, 'BAD_REQUEST');
       assert.match(deep.body.error.message, /args\[1\]: nested deeper than 1000 levels/);
       const viaGet = await getJson(`${bridge.url}/v1/call?group=g&action=echo&args=${encodeURIComponent(`[${nested(1_100)}]`)}`);
       assert.equal(viaGet.body.error.code, 'BAD_REQUEST');
-      const batch = await postJson(`${bridge.url}/v1/batch`, `{"group":"g","calls":[{"action":"echo","args":[${nested(5_000)}]},{"action":"echo","args":["fine"]}]}`);
+      const batch = await postJson(`${bridge.url}/v1/batch`, `{"group":"g","calls":[{"action":"echo","args":[${nested(1_010)}]},{"action":"echo","args":["fine"]}]}`);
       assert.equal(batch.body.results[0].error.code, 'BAD_REQUEST');
       assert.deepEqual(batch.body.results[1].result, ['fine']);
+      // Far deeper is not even parsed: the byte scan refuses the whole body.
+      for (const path of ['/v1/call', '/v1/batch']) {
+        const body = path === '/v1/call' ? `{"group":"g","action":"echo","args":[1,${nested(10_000)}]}` : `{"group":"g","calls":[{"action":"echo","args":[${nested(5_000)}]}]}`;
+        const refused = await postJson(`${bridge.url}${path}`, body);
+        assert.equal(refused.status, 400, path);
+        assert.match(refused.body.error.message, /^body: nested deeper than 1024 levels \(arguments may nest at most 1000\); not parsed$/);
+      }
       const ok = await postJson(`${bridge.url}/v1/call`, `{"group":"g","action":"echo","args":[${nested(900)}]}`);
       assert.equal(ok.status, 200, 'nesting under the limit still travels');
     } finally {
@@ -30,16 +38,17 @@ describe('hostile input that used to crash the bridge or come back INTERNAL', ()
     }
   });
 
-  test('a page result nested deeper than 1000 levels fails that call with RESULT_NOT_SERIALIZABLE', async () => {
+  test('a page result nested deeper than 1000 levels fails that call with RESULT_NOT_SERIALIZABLE; a frame past 1024 levels is not read and cuts the page off', async () => {
     const bridge = await startTestBridge();
-    const page = await connectFakePage({ bridgeUrl: bridge.url, group: 'g', handlers: { deep: () => 'replaced below', fine: () => 'fine' } });
+    const page = await connectFakePage({ bridgeUrl: bridge.url, group: 'g', handlers: { deep: () => 'replaced below', deeper: () => 'replaced below', fine: () => 'fine' } });
     try {
       page.ws.removeAllListeners('message');
       page.ws.on('message', (data) => {
         const parsed = JSON.parse(String(data));
         for (const m of Array.isArray(parsed) ? parsed : [parsed]) {
           if (m.type !== 'invoke') continue;
-          page.sendRaw(m.action === 'deep' ? `{"type":"result","id":"${m.id}","ok":true,"value":${nested(20_000)}}` : JSON.stringify({ type: 'result', id: m.id, ok: true, value: 'fine' }));
+          const value = m.action === 'deep' ? nested(1_010) : m.action === 'deeper' ? nested(20_000) : '"fine"';
+          page.sendRaw(`{"type":"result","id":"${m.id}","ok":true,"value":${value}}`);
         }
       });
       const r = await postJson(`${bridge.url}/v1/call`, { group: 'g', action: 'deep' });
@@ -50,6 +59,10 @@ describe('hostile input that used to crash the bridge or come back INTERNAL', ()
       assert.equal(batch.status, 200);
       assert.equal(batch.body.results[0].error.code, 'RESULT_NOT_SERIALIZABLE');
       assert.equal(batch.body.results[1].result, 'fine');
+      const closed = once(page.ws, 'close');
+      const cut = await postJson(`${bridge.url}/v1/call`, { group: 'g', action: 'deeper' });
+      assert.equal(cut.body.error.code, 'CLIENT_DISCONNECTED');
+      assert.equal((await closed)[0], 4413);
     } finally {
       await page.close();
       await bridge.close();

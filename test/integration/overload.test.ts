@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { describe, test } from 'node:test';
 import WebSocket from 'ws';
-import { postJson, startTestBridge, until } from '../helpers/bridge.js';
+import { TEST_PAGE_KEY, postJson, startTestBridge, until } from '../helpers/bridge.js';
 import { connectFakePage, type FakePage } from '../helpers/fake-page.js';
 import { internals } from '../helpers/internals.js';
 
@@ -125,13 +125,13 @@ describe('overload', () => {
 
 describe('maxClients', () => {
   /** Connects a raw page socket, says hello and reports what the bridge answered. */
-  async function join(bridgeUrl: string, clientId?: string): Promise<{ ws: WebSocket; first: any; closed: Promise<number> }> {
+  async function join(bridgeUrl: string, clientId?: string, resume?: string): Promise<{ ws: WebSocket; first: any; closed: Promise<number> }> {
     const ws = new WebSocket(`${bridgeUrl.replace(/^http/, 'ws')}/v1/ws`);
     ws.on('error', () => {});
     const closed = once(ws, 'close').then(([code]) => code as number);
     const first = once(ws, 'message').then(([data]) => JSON.parse(String(data)));
     await once(ws, 'open');
-    ws.send(JSON.stringify({ type: 'hello', v: 1, group: 'full', url: '', title: '', actions: ['x'], ...(clientId ? { clientId } : {}) }));
+    ws.send(JSON.stringify({ type: 'hello', v: 1, group: 'full', url: '', title: '', actions: ['x'], key: TEST_PAGE_KEY, ...(clientId ? { clientId } : {}), ...(resume ? { resume } : {}) }));
     return { ws, first: await first, closed };
   }
 
@@ -146,9 +146,9 @@ describe('maxClients', () => {
       assert.equal(await extra.closed, 4503);
       assert.equal(bridge.clients().length, 3);
 
-      // Reconnecting under an id that is already connected replaces that page: allowed while full.
+      // Reconnecting under an id that is already connected (with its resume secret) replaces that page: allowed while full.
       const replaced = once(pages[0]!.ws, 'close');
-      const again = await join(bridge.url, 'p1');
+      const again = await join(bridge.url, 'p1', pages[0]!.welcome.resume);
       assert.equal(again.first.type, 'welcome');
       assert.equal((await replaced)[0], 4409);
       assert.equal(bridge.clients().length, 3);

@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import WebSocket from 'ws';
 import type { Bridge } from '../../bridge/index.js';
 import { PROTOCOL_VERSION, type Json } from '../../protocol/index.js';
-import { postJson, startTestBridge, until } from '../helpers/bridge.js';
+import { TEST_PAGE_KEY, postJson, startTestBridge, until } from '../helpers/bridge.js';
 import { leftovers } from '../helpers/internals.js';
 
 /** A page that records every frame and answers only when told to. */
@@ -44,7 +44,7 @@ async function connectRawPage(bridgeUrl: string, group: string, actions: string[
     for (const resolve of w) resolve();
   });
   await once(ws, 'open');
-  ws.send(JSON.stringify({ type: 'hello', v: PROTOCOL_VERSION, group, url: 'http://fake.test/', title: 'raw', actions }));
+  ws.send(JSON.stringify({ type: 'hello', v: PROTOCOL_VERSION, group, url: 'http://fake.test/', title: 'raw', actions, key: TEST_PAGE_KEY }));
   await welcome;
   return {
     frames,

@@ -27,7 +27,7 @@ const ways: Array<{ name: string; reason: string; code: string; options?: StartO
     name: 'a new connection takes its client id',
     reason: 'replaced',
     code: 'CLIENT_DISCONNECTED',
-    end: (bridge, page) => connectFakePage({ bridgeUrl: bridge.url, group: 'other', clientId: page.clientId }),
+    end: (bridge, page) => connectFakePage({ bridgeUrl: bridge.url, group: 'other', clientId: page.clientId, resume: page.welcome.resume }),
   },
   {
     name: 'it sends too many invalid frames',

@@ -127,12 +127,15 @@ describe('pages that misbehave', () => {
 });
 
 describe('access control', () => {
-  test('with a token, pages and callers without it are refused', async () => {
+  test('with a token, callers without it are refused, and pages need the token or the page key', async () => {
     const token = 'a-very-secret-token-123';
     const bridge = await startTestBridge({ token });
     try {
-      await assert.rejects(connectFakePage({ bridgeUrl: bridge.url, group: 'g', handlers: {} }), /closed before welcome/);
-      const page = await connectFakePage({ bridgeUrl: bridge.url, group: 'g', token, handlers: { ok: () => 1 } });
+      await assert.rejects(connectFakePage({ bridgeUrl: bridge.url, group: 'g', key: null, handlers: {} }), /closed before welcome \(close code 4401\)/);
+      await assert.rejects(connectFakePage({ bridgeUrl: bridge.url, group: 'g', key: null, token: 'not-the-token-at-all', handlers: {} }), /close code 4401/);
+      const page = await connectFakePage({ bridgeUrl: bridge.url, group: 'g', key: null, token, handlers: { ok: () => 1 } });
+      const keyed = await connectFakePage({ bridgeUrl: bridge.url, group: 'g', handlers: {} });
+      assert.deepEqual(bridge.clients('g').map((c) => c.admission).sort(), ['page-key', 'token']);
       const denied = await postJson(`${bridge.url}/v1/call`, { group: 'g', action: 'ok' });
       assert.equal(denied.status, 401);
       assert.equal(denied.body.error.code, 'UNAUTHORIZED');
@@ -140,10 +143,14 @@ describe('access control', () => {
       assert.equal(wrong.status, 401);
       const ok = await postJson(`${bridge.url}/v1/call`, { group: 'g', action: 'ok' }, { authorization: `Bearer ${token}` });
       assert.equal(ok.body.result, 1);
-      assert.equal((await getJson(`${bridge.url}/injector.js?group=g`)).status, 401);
-      const script = await getJson(`${bridge.url}/injector.js?group=g&token=${token}`);
-      assert.equal(script.status, 200);
+      // The injector holds no secret, so it is served to anyone, and never with the token in it.
+      for (const path of ['/injector.js', '/injector.js?group=g', `/injector.js?group=g&token=${token}`, '/injector.mjs']) {
+        const script = await getJson(`${bridge.url}${path}`);
+        assert.equal(script.status, 200, path);
+        assert.ok(!String(script.body).includes(token), `${path} does not carry the token`);
+      }
       await page.close();
+      await keyed.close();
     } finally {
       await bridge.close();
     }

@@ -5,6 +5,7 @@
  */
 import { pino } from 'pino';
 import { startBridge } from '../../bridge/index.js';
+import { TEST_PAGE_KEY } from '../helpers/bridge.js';
 import { internals, leftovers } from '../helpers/internals.js';
 
 /** Sent by the parent. */
@@ -27,7 +28,7 @@ const logger = pino({ level: 'error' }, {
     process.stderr.write(`soak bridge: ${line}`);
   },
 });
-const bridge = await startBridge({ port: 0, logger, shutdownGraceMs: 0 });
+const bridge = await startBridge({ port: 0, logger, shutdownGraceMs: 0, pageKey: TEST_PAGE_KEY });
 const gc = (globalThis as { gc?: () => void }).gc;
 
 process.on('message', (message: SoakRequest) => {

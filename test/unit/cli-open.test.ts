@@ -18,11 +18,11 @@ describe('open options', () => {
       expected: { ...BASE, bridgeOptions: { port: 12180, timeoutMs: 5000, env: {} } },
     },
     {
-      name: 'a running bridge: its URL, the token from PAGECALL_TOKEN and the page key from PAGECALL_PAGE_KEY',
+      name: 'a running bridge: its URL and the token from PAGECALL_TOKEN; the page key is left to launch() (PAGECALL_PAGE_KEY, else the bridge hands it out)',
       flags: flags(),
       choice: { join: 'http://127.0.0.1:9000' },
       env: { PAGECALL_TOKEN: TOKEN, PAGECALL_PAGE_KEY: 'page-key' },
-      expected: { ...BASE, bridgeUrl: 'http://127.0.0.1:9000', token: TOKEN, key: 'page-key' },
+      expected: { ...BASE, bridgeUrl: 'http://127.0.0.1:9000', token: TOKEN },
     },
     {
       name: '--token and --key beat the environment',

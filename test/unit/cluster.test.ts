@@ -81,7 +81,7 @@ describe('cluster configuration', () => {
   test('secrets stay out of logs and the startup line, credentials in URLs too', () => {
     const config = resolveConfig({ nats: ['nats://alice:s3cret@10.0.0.5:4222'], node: 'a', natsPrefix: 'team' });
     assert.deepEqual(redactConfig(config).nats, ['nats://[redacted]@10.0.0.5:4222']);
-    assert.equal(configSummary(config), 'token off, eval off; --nats=nats://[redacted]@10.0.0.5:4222 --node=a --nats-prefix=team');
+    assert.equal(configSummary(config), 'token off, eval off, pages need the page key; --nats=nats://[redacted]@10.0.0.5:4222 --node=a --nats-prefix=team');
     const withToken = resolveConfig({ nats: ['nats://x:4222'], node: 'a', natsToken: 'tok-123' });
     assert.equal(redactConfig(withToken).natsToken, '[redacted]');
     assert.doesNotMatch(configSummary(withToken), /tok-123/);

@@ -147,3 +147,37 @@ describe('value codec', () => {
     }
   });
 });
+
+describe('decoded keys are data', () => {
+  for (const [name, text] of [
+    ['a plain object', '{"__proto__":{"polluted":true},"a":1}'],
+    ['inside an array', '[{"__proto__":{"polluted":true}}]'],
+    ['an escaped tag object', '{"$escape":{"__proto__":{"polluted":true}}}'],
+    ['a map value', '{"$map":[["k",{"__proto__":{"polluted":true}}]]}'],
+  ] as const) {
+    test(`"__proto__" stays an own data property (${name}), and no prototype changes`, () => {
+      const decoded = nodeCodec.decode(JSON.parse(text)) as unknown;
+      const objects: object[] = [];
+      const walk = (v: unknown): void => {
+        if (v instanceof Map) for (const x of v.values()) walk(x);
+        else if (Array.isArray(v)) v.forEach(walk);
+        else if (v !== null && typeof v === 'object') objects.push(v);
+      };
+      walk(decoded);
+      const holder = objects.find((o) => Object.prototype.hasOwnProperty.call(o, '__proto__'))!;
+      assert.ok(holder, 'an object holds "__proto__" as its own key');
+      assert.equal(Object.getPrototypeOf(holder), Object.prototype);
+      assert.equal((holder as { polluted?: unknown }).polluted, undefined);
+      assert.deepEqual(Object.getOwnPropertyDescriptor(holder, '__proto__'), { value: { polluted: true }, writable: true, enumerable: true, configurable: true });
+      assert.equal(({} as { polluted?: unknown }).polluted, undefined, 'Object.prototype untouched');
+    });
+  }
+});
+
+test('an own "__proto__" key survives encoding as data (a value parsed from JSON, sent on)', () => {
+  const value = JSON.parse('{"__proto__":{"kept":true},"a":1}') as object;
+  const encoded = nodeCodec.encode(value) as Record<string, unknown>;
+  assert.equal(JSON.stringify(encoded), '{"__proto__":{"kept":true},"a":1}');
+  assert.equal(Object.getPrototypeOf(encoded), Object.prototype);
+  assert.deepEqual(Object.getOwnPropertyDescriptor(encoded, '__proto__')?.value, { kept: true });
+});

@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { ConfigError, DEFAULTS, configSummary, envName, redactConfig, resolveConfig } from '../../bridge/config.js';
 
@@ -36,6 +39,30 @@ describe('configuration', () => {
     assert.equal(resolveConfig({ host: 'localhost' }).host, 'localhost');
   });
 
+  test('the token comes from the options before the environment, and from a value before a file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pagecall-token-'));
+    try {
+      const file = join(dir, 'token');
+      writeFileSync(file, 'from-the-file-0123456789\nsecond line ignored\n');
+      assert.equal(resolveConfig({ tokenFile: file }).token, 'from-the-file-0123456789');
+      assert.equal(resolveConfig({}, { PAGECALL_TOKEN_FILE: file }).token, 'from-the-file-0123456789');
+      assert.equal(resolveConfig({ token: 'from-the-option-0123456789', tokenFile: file }).token, 'from-the-option-0123456789');
+      assert.equal(resolveConfig({ tokenFile: file }, { PAGECALL_TOKEN: 'from-the-environment-0123' }).token, 'from-the-file-0123456789');
+      assert.equal(resolveConfig({}, { PAGECALL_TOKEN: 'from-the-environment-0123', PAGECALL_TOKEN_FILE: file }).token, 'from-the-environment-0123');
+      assert.throws(() => resolveConfig({ tokenFile: join(dir, 'missing') }), /tokenFile: cannot read .*missing: ENOENT/);
+      writeFileSync(file, 'short\n');
+      assert.throws(() => resolveConfig({ tokenFile: file }), /token: must be at least 16 characters/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('request timeouts are checked against each other', () => {
+    assert.equal(resolveConfig().headersTimeoutMs, 10_000);
+    assert.equal(resolveConfig().requestTimeoutMs, 60_000);
+    assert.throws(() => resolveConfig({ headersTimeoutMs: 20_000, requestTimeoutMs: 10_000 }), /headersTimeoutMs \(20000\) is larger than requestTimeoutMs \(10000\)/);
+  });
+
   test('redacts the token for logging', () => {
     assert.equal(redactConfig(resolveConfig({ token: 'y'.repeat(20) })).token, '[redacted]');
   });
@@ -46,11 +73,12 @@ describe('configuration', () => {
   });
 
   const summaries: Array<{ name: string; options: Parameters<typeof resolveConfig>[0]; summary: string }> = [
-    { name: 'defaults', options: {}, summary: 'token off, eval off' },
-    { name: 'a token, never its value', options: { token: 's'.repeat(20) }, summary: 'token required, eval off' },
-    { name: 'eval on', options: { allowEval: true }, summary: 'token off, eval on' },
-    { name: 'changed settings as flags, lists joined', options: { timeoutMs: 5_000, allowOrigins: ['https://a.example', 'https://b.example'] }, summary: 'token off, eval off; --timeout-ms=5000 --allow-origins=https://a.example,https://b.example' },
-    { name: 'host, port and log format are left to the URL and the line itself', options: { port: 0, host: 'localhost', logFormat: 'json', logLevel: 'debug' }, summary: 'token off, eval off; --log-level=debug' },
+    { name: 'defaults', options: {}, summary: 'token off, eval off, pages need the page key' },
+    { name: 'a token, never its value', options: { token: 's'.repeat(20) }, summary: 'token required, eval off, pages need the page key' },
+    { name: 'eval on', options: { allowEval: true }, summary: 'token off, eval on, pages need the page key' },
+    { name: 'open pages, said in words', options: { openPages: true }, summary: 'token off, eval off, pages OPEN to any website (--open-pages)' },
+    { name: 'changed settings as flags, lists joined', options: { timeoutMs: 5_000, allowOrigins: ['https://a.example', 'https://b.example'] }, summary: 'token off, eval off, pages need the page key; --timeout-ms=5000 --allow-origins=https://a.example,https://b.example' },
+    { name: 'host, port and log format are left to the URL and the line itself', options: { port: 0, host: 'localhost', logFormat: 'json', logLevel: 'debug' }, summary: 'token off, eval off, pages need the page key; --log-level=debug' },
   ];
   for (const c of summaries) {
     test(`the one-line startup summary: ${c.name}`, () => {

@@ -104,7 +104,7 @@ describe('frame rules', () => {
 });
 
 describe('readiness', () => {
-  const client = (id: string, actions: string[]): ClientInfo => ({ id, group: 'g', actions, url: 'https://x/', title: '', origin: null, context: 'top', remoteAddress: null, connectedAt: '', inFlight: 0, served: 0, failed: 0 });
+  const client = (id: string, actions: string[]): ClientInfo => ({ id, group: 'g', actions, url: 'https://x/', title: '', origin: null, context: 'top', admission: 'page-key', remoteAddress: null, connectedAt: '', inFlight: 0, served: 0, failed: 0 });
 
   test("a tab's clients are its top document's and those whose ids start with its id and a dash", () => {
     const all = [client('tab1', []), client('tab1-fa', []), client('tab1-wb', []), client('tab10', []), client('tab2', [])];

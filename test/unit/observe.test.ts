@@ -86,34 +86,37 @@ describe('terminal output', () => {
     assert.equal(formatResult(null, true), 'null\n');
   });
 
-  test('clients are listed by group with what a person needs to pick one', () => {
-    const page = (id: string, group: string, title: string): ClientInfo => ({
+  test('clients are listed by group with what a person needs to pick one, their origin included', () => {
+    const page = (id: string, group: string, title: string, origin: string | null, admission: ClientInfo['admission']): ClientInfo => ({
       id,
       group,
       actions: ['decode', 'sign'],
       url: `https://${group}.example/`,
       title,
-      origin: null,
+      origin,
       context: 'top',
       remoteAddress: '127.0.0.1',
+      admission,
       connectedAt: '2026-01-01T00:00:00.000Z',
       inFlight: 1,
       served: 10,
       failed: 2,
     });
     const now = Date.parse('2026-01-01T00:05:03.000Z');
-    const text = formatClients([page('bbbbbbbbbbbb', 'zeta', 'Z\nfake line'), page('aaaaaaaaaaaa', 'alpha', '')], now);
+    const text = formatClients([page('bbbbbbbbbbbb', 'zeta', 'Z\nfake line', 'https://zeta.example', 'open'), page('aaaaaaaaaaaa', 'alpha', '', null, 'group-key')], now);
     assert.equal(
       text,
       [
         'alpha (1 page)',
         '  aaaaaaaaaaaa  (untitled)',
         '                https://alpha.example/',
+        '                from (no origin: a program, not a browser)',
         '                functions: decode, sign',
         '                connected 5m 03s · in flight 1 · served 10 · failed 2',
         'zeta (1 page)',
         '  bbbbbbbbbbbb  Z\\nfake line',
         '                https://zeta.example/',
+        '                from https://zeta.example · joined WITHOUT a key (--open-pages)',
         '                functions: decode, sign',
         '                connected 5m 03s · in flight 1 · served 10 · failed 2',
         '',
@@ -123,7 +126,7 @@ describe('terminal output', () => {
   });
 
   test('frames and workers are marked as such, with the origin when their URL does not show it', () => {
-    const base = { group: 'live', actions: ['decode'], remoteAddress: '127.0.0.1', connectedAt: '2026-01-01T00:00:00.000Z', inFlight: 0, served: 0, failed: 0 };
+    const base = { group: 'live', actions: ['decode'], admission: 'page-key' as const, remoteAddress: '127.0.0.1', connectedAt: '2026-01-01T00:00:00.000Z', inFlight: 0, served: 0, failed: 0 };
     const clients: ClientInfo[] = [
       { ...base, id: 't1', title: 'Room', url: 'https://live.example/room', origin: 'https://live.example', context: 'top' },
       { ...base, id: 't1-fa', title: 'Player', url: 'https://player.example/embed', origin: 'https://player.example', context: 'frame' },
@@ -131,8 +134,10 @@ describe('terminal output', () => {
     ];
     const lines = formatClients(clients, Date.parse('2026-01-01T00:00:01.000Z')).split('\n');
     assert.deepEqual(lines.filter((l) => /^ {2}t1/.test(l)), ['  t1  Room', '  t1-fa  [frame] Player', '  t1-wb  [worker] (worker)']);
-    assert.ok(lines.includes('         blob:https://live.example/2f1c  (origin https://live.example)'), lines.join('\n'));
+    assert.ok(lines.includes('         blob:https://live.example/2f1c'), lines.join('\n'));
+    assert.ok(lines.includes('         from https://live.example'), lines.join('\n'));
     assert.ok(lines.includes('         https://player.example/embed'), lines.join('\n'));
+    assert.ok(lines.includes('         from https://player.example'), lines.join('\n'));
   });
 });
 

@@ -42,7 +42,6 @@ let lastSeq = 0;
 let rate: RatePoint[] = [];
 let streams: StreamView[] = [];
 let debugCapture = false;
-let tokenRequired = false;
 /** The cluster this bridge is a node of, or null for a single bridge. */
 let cluster: ClusterView | null = null;
 /** server clock − local clock, so ages are right even when the clocks differ. */
@@ -57,12 +56,12 @@ function apply(event: LiveEvent): void {
     lastSeq = 0;
     rate = [];
     debugCapture = event.debugCapture;
-    tokenRequired = event.tokenRequired;
     cluster = event.cluster ?? null;
+    byId('open-pages').hidden = !event.openPages;
     setText(byId('version'), `v${event.version} · protocol ${event.protocol}`);
     setText(byId('capture-note'), debugCapture ? 'arguments and results shown (--debug-capture)' : 'arguments and results hidden (start the bridge with --debug-capture to see them)');
     byId('calls-body').replaceChildren();
-    renderSnippet();
+    void renderSnippet();
     streams = event.streams;
   } else {
     for (const id of event.gone) pages.delete(id);
@@ -135,6 +134,7 @@ interface Row {
   node: HTMLElement | null;
   url: HTMLElement;
   context: HTMLElement;
+  origin: HTMLElement;
   functions: HTMLElement;
   functionsKey: string;
   connected: HTMLElement;
@@ -189,6 +189,7 @@ function createRow(page: PageView): Row {
   const title = el('span', { className: 'page-title' });
   const url = el('span', { className: 'page-url' });
   const context = el('span', { className: 'page-context' });
+  const origin = el('span', { className: 'page-origin muted' });
   const id = el('span', { className: 'page-id mono' }, el('span', { text: page.id }), context);
   const cell = (className = 'num'): HTMLTableCellElement => el('td', { className });
   const kick = el('button', { className: 'kick', text: 'Kick', attrs: { type: 'button', 'aria-label': `kick page ${page.id}` } });
@@ -199,6 +200,7 @@ function createRow(page: PageView): Row {
     node: cluster ? el('td', { className: 'node mono' }) : null,
     url,
     context,
+    origin,
     functions: el('div', { className: 'functions' }),
     functionsKey: '',
     connected: cell(),
@@ -210,7 +212,7 @@ function createRow(page: PageView): Row {
     kick,
     connectedAt: page.connectedAt,
   };
-  row.tr.append(el('td', { className: 'page' }, title, url, id), ...(row.node ? [row.node] : []), el('td', { className: 'fn' }, row.functions), row.connected, row.inFlight, row.served, row.errors, row.p50, row.p99, el('td', {}, kick));
+  row.tr.append(el('td', { className: 'page' }, title, url, origin, id), ...(row.node ? [row.node] : []), el('td', { className: 'fn' }, row.functions), row.connected, row.inFlight, row.served, row.errors, row.p50, row.p99, el('td', {}, kick));
   rows.set(page.id, row);
   return row;
 }
@@ -219,7 +221,9 @@ function updateRow(row: Row, page: PageView): void {
   setText(row.title, page.title || '(untitled)');
   row.title.title = page.title;
   setText(row.url, page.url);
-  row.url.title = page.origin ? `${page.url}\norigin ${page.origin}` : page.url;
+  row.url.title = page.url;
+  const from = page.origin === null ? 'no origin (a program, not a browser)' : `from ${page.origin}`;
+  row.origin.replaceChildren(from, ...(page.keyless ? [el('span', { className: 'tag-keyless', text: 'no key', title: 'joined without the page key (--open-pages)' })] : []));
   // A tab's top document is the usual case; frames and workers are said.
   setText(row.context, page.context === 'top' ? '' : ` · ${page.context}`);
   row.context.title = page.context === 'frame' ? 'a child frame of a tab' : page.context === 'worker' ? 'a dedicated worker' : '';
@@ -468,24 +472,33 @@ async function runTry(event: SubmitEvent): Promise<void> {
 
 // ---- injector snippet ---------------------------------------------------------------------
 
-function snippetFor(group: string, token: string | null): string {
-  const src = new URL('/injector.js', location.origin);
-  src.searchParams.set('group', group || 'default');
-  if (token !== null) src.searchParams.set('token', token);
-  return `document.head.append(Object.assign(document.createElement('script'), {src: ${JSON.stringify(src.href)}}))`;
-}
+/** The snippet for the group in the form, from GET /v1/page-key (it carries that group's key). */
+let snippet: { group: string; key: string; text: string } | null = null;
+let snippetRequest = 0;
 
-function renderSnippet(): void {
-  const group = byId<HTMLInputElement>('snippet-group').value.trim();
-  const token = storedToken();
-  // The token is copied in full but not displayed, so a screenshot or a shoulder does not leak it.
-  setText(byId('snippet-code'), snippetFor(group, tokenRequired && token ? '••••••••' : null));
+async function renderSnippet(): Promise<void> {
+  const group = byId<HTMLInputElement>('snippet-group').value.trim() || 'default';
+  const request = ++snippetRequest;
+  const result = await api('GET', `/v1/page-key?group=${encodeURIComponent(group)}`);
+  if (request !== snippetRequest) return;
+  const code = byId('snippet-code');
+  const copy = byId<HTMLButtonElement>('snippet-copy');
+  if (!result.ok) {
+    snippet = null;
+    copy.disabled = true;
+    setText(code, `${result.error.code}: ${result.error.message}`);
+    return;
+  }
+  const { key, snippet: text } = result.body as { key: string; snippet: string };
+  snippet = { group, key, text };
+  copy.disabled = false;
+  // The key is copied in full but not displayed, so a screenshot or a shoulder does not leak it.
+  setText(code, text.split(key).join('••••••••'));
 }
 
 async function copySnippet(): Promise<void> {
-  const group = byId<HTMLInputElement>('snippet-group').value.trim();
-  const token = storedToken();
-  const text = snippetFor(group, tokenRequired && token ? token : null);
+  const text = snippet?.text;
+  if (text === undefined) return;
   const note = byId('snippet-copied');
   try {
     await navigator.clipboard.writeText(text);
@@ -551,7 +564,7 @@ function main(): void {
   });
   byId('try-form').addEventListener('submit', (event) => void runTry(event as SubmitEvent));
   byId('try-group').addEventListener('change', renderTryActions);
-  byId('snippet-group').addEventListener('input', renderSnippet);
+  byId('snippet-group').addEventListener('input', () => void renderSnippet());
   byId('snippet-copy').addEventListener('click', () => void copySnippet());
   window.addEventListener('resize', renderChart);
   setInterval(() => {
@@ -559,7 +572,6 @@ function main(): void {
     renderChart();
     if (streams.length > 0) renderStreams();
   }, 1_000);
-  renderSnippet();
   void connect();
 }
 
