@@ -7,13 +7,19 @@
  * pages' entries only while another node follows the topic.
  */
 import assert from 'node:assert/strict';
+import { dirname, join } from 'node:path';
 import { before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { getJson, until } from '../helpers/bridge.js';
 import { cleanupFor, fileCleanup, type Cleanup } from '../helpers/cleanup.js';
 import { CHILD_PAGE_KEY, startClusterNode, waitForNats, waitForPages, type ClusterNode } from '../helpers/cluster-node.js';
+import { openEvents } from '../helpers/event-stream.js';
 import { connectFakePage, type FakePage, type FakePageOptions } from '../helpers/fake-page.js';
 import { startNatsServer, type NatsServer } from '../helpers/nats-server.js';
+import { run } from '../helpers/process.js';
 import { openStream, type StreamEntry, type StreamOptions, type StreamReader } from '../helpers/stream-reader.js';
+
+const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist', 'cli', 'main.js');
 
 /** Waits in this file allow for three node processes on a shared two-core machine. */
 const WAIT = 30_000;
@@ -136,6 +142,13 @@ describe('a stream subscriber on a node without pages', () => {
     const live = await resumed.waitFor(4, undefined, WAIT);
     assert.deepEqual([live[3]!.value, live[3]!.seq], [7, 7]);
     assert.ok(resumed.entries.every(isEvent), 'no gap: nothing was missed');
+    // `pagecall watch` on edge-1 names each page's node.
+    const watch = await run(process.execPath, [CLI, 'watch', 'live', 'ticks', '--url', edge.url, '--since', '0', '--count', '7']);
+    assert.equal(watch.code, 0, watch.stderr);
+    const lines = watch.stdout.trim().split('\n');
+    assert.equal(lines.length, 7);
+    assert.ok(lines.some((l) => / {2}page-b@browser-b {2}#\d+ {2}6$/.test(l)), watch.stdout);
+    assert.match(lines[0]!, / {2}page-a@browser-a {2}#1 {2}1$/);
 
     // Ids belong to the node that numbered them: browser-a has its own history of the topic.
     const elsewhere = await subscribe(use, a, 'ticks', { lastEventIdHeader: seen[2]!.id! });
@@ -186,6 +199,10 @@ describe('a stream subscriber on a node without pages', () => {
     // The followed topic and its remote publisher show in edge-1's metrics and dashboard.
     assert.equal(await metric(edge, 'pagecall_stream_remote_publishers{group="live",topic="quiet"}'), 1);
     assert.ok((await metric(edge, 'pagecall_cluster_stream_topics_followed')) >= 1);
+    const dashboard = use.add(await openEvents(edge.url), "edge-1's dashboard stream");
+    const snapshot = await dashboard.next((e) => e.type === 'snapshot', 'the dashboard snapshot', WAIT);
+    const quiet = snapshot.type === 'snapshot' ? snapshot.streams.find((v) => v.topic === 'quiet') : undefined;
+    assert.deepEqual(quiet && [quiet.subscribers, quiet.publishers, quiet.remotePublishers, quiet.events, quiet.remoteEvents], [1, 0, 1, 0, 3]);
   });
 });
 
