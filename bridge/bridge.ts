@@ -123,6 +123,11 @@ export class Bridge {
             pageViews: () => this.live.pageViews(),
           })
         : null;
+    if (this.cluster) {
+      // Streams fan out over the cluster: this node's pages' entries to the nodes that follow a topic, theirs to it.
+      this.streams.attachRemote(this.cluster.streams);
+      this.cluster.streams.attach(this.streams);
+    }
     this.live = new LiveState(this.config, this.registry, this.pending, this.version, this.streams, this.cluster);
     this.metrics = new BridgeMetrics({ registry: this.registry, pending: this.pending, counters: this.hub.counters, subscribers: () => this.live.subscriberCount, streams: this.streams, version: this.version, cluster: this.cluster });
     registerBridgeParts(this, { registry: this.registry, pending: this.pending, hub: this.hub, streams: this.streams, cluster: this.cluster });
@@ -290,7 +295,7 @@ export class Bridge {
     socket.on('error', () => socket.destroy());
     const path = (req.url ?? '').split('?')[0];
     if (path === STREAM_PATH) {
-      this.streamSockets.handleUpgrade(req, socket, head);
+      void this.streamSockets.handleUpgrade(req, socket, head);
       return;
     }
     if (path !== WS_PATH) {

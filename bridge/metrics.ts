@@ -196,6 +196,21 @@ export class BridgeMetrics {
       new Gauge({ name: 'pagecall_cluster_calls_out', help: "This node's calls running on other nodes now.", registers, collect() { this.set(cluster.callsInFlight.out); } });
       new Gauge({ name: 'pagecall_cluster_calls_in', help: "Other nodes' calls running on this node's pages now.", registers, collect() { this.set(cluster.callsInFlight.in); } });
       new Counter({ name: 'pagecall_cluster_calls_lost_total', help: 'Calls lost with the node running them (it died, was cut off, or this node lost NATS); each was retried or failed with CLIENT_DISCONNECTED.', registers, collect() { this.reset(); this.inc(cluster.lostCalls); } });
+      perTopic('pagecall_stream_remote_events_total', "Values other nodes' pages published that reached this node (while it followed the topic), by group and topic.", (c) => c.remoteEvents);
+      new Gauge({
+        name: 'pagecall_stream_remote_publishers',
+        help: "Other nodes' pages publishing to a topic this node follows, by group and topic.",
+        labelNames: ['group', 'topic'],
+        registers,
+        collect() {
+          this.reset();
+          for (const t of streams.summaries()) if (t.remotePublishers > 0) this.set({ group: t.group, topic: t.topic }, t.remotePublishers);
+        },
+      });
+      const relay = cluster.streams;
+      new Gauge({ name: 'pagecall_cluster_stream_topics_followed', help: 'Stream topics this node follows (other nodes send it their entries): those with subscribers here, and for a minute after the last one left.', registers, collect() { this.set(relay.followed); } });
+      new Counter({ name: 'pagecall_cluster_stream_entries_sent_total', help: "Stream entries of this node's pages sent to other nodes (only while one follows the topic).", registers, collect() { this.reset(); this.inc(relay.sent); } });
+      new Counter({ name: 'pagecall_cluster_stream_entries_received_total', help: "Stream entries of other nodes' pages received.", registers, collect() { this.reset(); this.inc(relay.received); } });
     }
     processMetrics();
   }

@@ -26,6 +26,8 @@ interface Entry {
   id?: string;
   seq?: number;
   clientId?: string;
+  /** In a cluster: the node holding the page. */
+  node?: string;
   time: number;
   value?: unknown;
   error?: { name?: string; message?: string };
@@ -52,14 +54,14 @@ function clockOf(time: number): string {
   return `${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}.${String(d.getMilliseconds()).padStart(3, '0')}`;
 }
 
-/** One readable line for an entry: time, page, sequence number, then the value (strings as they are, the rest as JSON). */
+/** One readable line for an entry: time, page (`@node` in a cluster), sequence number, then the value (strings as they are, the rest as JSON). */
 export function formatEntry(entry: Entry): string {
   const time = clockOf(entry.time);
   if (entry.type === 'gap') {
     const missed = typeof entry.missed === 'number' ? `${entry.missed} missing` : 'unknown number missing';
     return terminalText(`${time}  -- gap (${entry.reason ?? '?'}, ${missed}): ${entry.message ?? ''}`);
   }
-  const head = `${time}  ${entry.clientId ?? '?'}  #${entry.seq ?? '?'}  `;
+  const head = `${time}  ${entry.clientId ?? '?'}${entry.node === undefined ? '' : `@${entry.node}`}  #${entry.seq ?? '?'}  `;
   if (entry.type === 'error') return terminalText(`${head}error  ${entry.error?.name ?? 'Error'}: ${entry.error?.message ?? ''}`);
   const value = typeof entry.value === 'string' ? entry.value : JSON.stringify(entry.value);
   return terminalText(head + value);

@@ -1,7 +1,8 @@
 /**
  * One bridge's membership in a cluster over NATS (`--nats`): the connection and its states, the
  * heartbeat, the directory of other nodes, the forwarder (calls out) and the responder (calls in),
- * the cluster-wide listing and kicks, and the seam for page events. docs/cluster.md explains the
+ * the cluster-wide listing and kicks, and the stream relay (page events to other nodes' stream
+ * subscribers, stream-relay.ts). docs/cluster.md explains the
  * design; bridge/cluster/subjects.ts lists the subjects.
  *
  * Without NATS (not reachable yet, or lost) the node serves its own pages as a single bridge
@@ -20,7 +21,8 @@ import { MISSED_BEATS, NodeDirectory, type GoneReason, type NodeEntry } from './
 import { Forwarder, type Link } from './forwarder.js';
 import { natsConnectOptions } from './nats-options.js';
 import { Responder, type Subscriber } from './responder.js';
-import { nameFromToken, Subjects } from './subjects.js';
+import { StreamRelay } from './stream-relay.js';
+import { Subjects } from './subjects.js';
 import { CLUSTER_PROTOCOL, readHeartbeat, readListAnswer, readListRequest, type HeartbeatMessage } from './wire.js';
 
 /** Where this node stands with NATS. */
@@ -63,13 +65,6 @@ export interface ClusterListing<T> {
   items: T[];
   /** Nodes heard from (heartbeats) that did not answer the listing. */
   missing: string[];
-}
-
-/** A page event from another node (the seam for streams over NATS). */
-export interface ClusterEvent {
-  group: string;
-  clientId: string;
-  data: Uint8Array;
 }
 
 /** How long a listing waits for the other nodes. */
@@ -118,7 +113,7 @@ export class Cluster {
   private lastBeat = 0;
   private retry: NodeJS.Timeout | undefined;
   private connectWaitMs = 1_000;
-  private readonly eventListeners = new Set<{ subject: string; onEvent: (event: ClusterEvent) => void; sub: Subscription | null }>();
+  private readonly eventListeners = new Set<{ subject: string; onMessage: (data: Uint8Array) => void; sub: Subscription | null }>();
   private readonly warnedNames = new Set<string>();
   private listSeq = 0;
   /** Listings waiting for other nodes' answers, by number. */
@@ -126,6 +121,8 @@ export class Cluster {
   /** The heartbeat's groups and actions, rebuilt after this node's pages change. */
   private announced: { groups: Record<string, string[]>; more: boolean } | null = null;
   private readonly link: Link;
+  /** Stream topics across the cluster: the stream hub attaches to it. */
+  readonly streams: StreamRelay;
 
   constructor(private readonly deps: ClusterDeps) {
     const { config, log, pending, registry } = deps;
@@ -158,6 +155,17 @@ export class Cluster {
       },
     });
     pending.attach(this.forwarder);
+    this.streams = new StreamRelay({
+      instance: this.instance,
+      name: this.name,
+      link: this.link,
+      subjects: this.subjects,
+      directory: this.directory,
+      log,
+      heartbeatMs: config.clusterHeartbeatMs,
+      subscribe: (subject, onMessage) => this.subscribeEvents(subject, onMessage),
+      changed: () => this.soonBeat(),
+    });
   }
 
   /** Starts joining: connects in the background (the bridge serves its own pages meanwhile). */
@@ -247,19 +255,11 @@ export class Cluster {
   }
 
   /**
-   * The seam for streams over NATS: publishes one of this node's page events, for subscribers on
-   * other nodes. A no-op while NATS is not connected (events are live data, not kept).
+   * Subscribes to a subject of stream entries (stream-relay.ts) until the returned function is
+   * called; the subscription survives reconnects and is made again on a new connection.
    */
-  publishEvent(group: string, clientId: string, data: string | Uint8Array): void {
-    if (this.link.ready) this.nc!.publish(this.subjects.events(group, clientId), data);
-  }
-
-  /**
-   * The seam for streams over NATS: `onEvent` gets other nodes' page events of `group` (every
-   * group when null) until the returned function is called. Survives reconnects.
-   */
-  subscribeEvents(group: string | null, onEvent: (event: ClusterEvent) => void): () => void {
-    const listener = { subject: group === null ? this.subjects.allEvents : this.subjects.groupEvents(group), onEvent, sub: null as Subscription | null };
+  private subscribeEvents(subject: string, onMessage: (data: Uint8Array) => void): () => void {
+    const listener = { subject, onMessage, sub: null as Subscription | null };
     this.eventListeners.add(listener);
     if (this.nc) listener.sub = this.subscribeEventsOn(this.nc, listener);
     return () => {
@@ -276,6 +276,7 @@ export class Cluster {
   /** Says bye and closes the connection. */
   async close(): Promise<void> {
     this.closing = true;
+    this.streams.close();
     for (const t of this.timers) clearInterval(t);
     clearTimeout(this.changeBeat);
     clearTimeout(this.retry);
@@ -376,8 +377,11 @@ export class Cluster {
     nc.subscribe(subjects.replies(instance), {
       callback: (error, m) => {
         if (replies(error)) return;
-        if (m.subject.charCodeAt(listingAt) === 76 /* L */) this.onListAnswer(m);
-        else forwarder.onReply({ subject: m.subject, data: m.data, status: m.headers?.hasError ? m.headers.code : undefined });
+        const kind = m.subject.charCodeAt(listingAt);
+        const status = m.headers?.hasError ? m.headers.code : undefined;
+        if (kind === 76 /* L */) this.onListAnswer(m);
+        else if (kind === 73 /* I */) this.streams.onAck(m.subject.slice(listingAt), m.data, status);
+        else forwarder.onReply({ subject: m.subject, data: m.data, status });
       },
     });
     const plain = (subject: string, handler: (m: Msg) => void): void => {
@@ -392,6 +396,7 @@ export class Cluster {
     plain(subjects.list, (m) => this.onList(m));
     plain(subjects.cancel, (m) => responder.onCancel(m));
     plain(subjects.nodeCancel(instance), (m) => responder.onCancel(m));
+    plain(subjects.interest, (m) => this.streams.onInterest(m.data, m.reply));
     const subscriber: Subscriber = {
       subscribe: (subject, queue, onMessage) => {
         const failed = onError(subject);
@@ -408,19 +413,18 @@ export class Cluster {
     for (const listener of this.eventListeners) listener.sub = this.subscribeEventsOn(nc, listener);
   }
 
-  private subscribeEventsOn(nc: NatsConnection, listener: { subject: string; onEvent: (event: ClusterEvent) => void }): Subscription {
-    const base = this.subjects.prefix.split('.').length + 1;
+  private subscribeEventsOn(nc: NatsConnection, listener: { subject: string; onMessage: (data: Uint8Array) => void }): Subscription {
     return nc.subscribe(listener.subject, {
       callback: (error, m) => {
-        if (error) return;
-        const tokens = m.subject.split('.');
-        listener.onEvent({ group: nameFromToken(tokens[base] ?? ''), clientId: nameFromToken(tokens[base + 1] ?? ''), data: m.data });
+        if (!error) listener.onMessage(m.data);
       },
     });
   }
 
-  /** NATS is gone for now: calls out and in are failed or stopped; the directory starts over. */
+  /** NATS is gone for now: calls out and in are failed or stopped; followed stream topics get a gap; the directory starts over. */
   private lost(): void {
+    // Once per outage (a connection that closes after its disconnect comes here twice).
+    if (this.state === 'connected') this.streams.onNatsLost();
     this.forwarder.onDisconnect();
     this.responder.onDisconnect();
     this.directory.clear();
@@ -481,6 +485,8 @@ export class Cluster {
     const { groups, more } = (this.announced ??= this.groupsAndActions());
     const beat: HeartbeatMessage = { v: CLUSTER_PROTOCOL, n: this.instance, name: this.name, url: this.url, version, since: this.startedAt, hb: config.clusterHeartbeatMs, pages: registry.size, groups };
     if (more) beat.more = true;
+    const streams = bye ? undefined : this.streams.announced();
+    if (streams) beat.streams = streams;
     if (bye) beat.bye = true;
     return beat;
   }
@@ -533,6 +539,7 @@ export class Cluster {
     else log.warn({ node: node.name, silentMs: Math.round(performance.now() - node.lastSeen) }, 'cluster: node stopped answering; failing over its calls');
     this.forwarder.onNodeGone(node, why);
     this.responder.onNodeGone(node);
+    this.streams.onNodeGone(node, why);
   }
 
   // ---- listing ------------------------------------------------------------------------------

@@ -22,6 +22,8 @@ export interface NodeEntry {
   groups: ReadonlyMap<string, readonly string[]>;
   /** Its heartbeat left groups or actions out. */
   more: boolean;
+  /** Stream topics it follows, by group (`*`: every topic of the group). */
+  streams: Map<string, Set<string>>;
   /** performance.now() of the last message from it. */
   lastSeen: number;
   /** Known from a heartbeat (not only from an answer or a shipment). */
@@ -77,6 +79,7 @@ export class NodeDirectory {
     node.pages = typeof beat.pages === 'number' ? beat.pages : 0;
     node.groups = new Map(Object.entries(beat.groups).filter((e): e is [string, string[]] => Array.isArray(e[1])));
     node.more = beat.more === true;
+    node.streams = readStreams(beat.streams);
     node.lastSeen = performance.now();
     node.announced = true;
     return { node, isNew };
@@ -110,6 +113,26 @@ export class NodeDirectory {
     this.nodes.clear();
   }
 
+  /** Node `instance` follows `group`/`topic` from now on (its interest message; its heartbeats say so from then on). */
+  follows(instance: string, name: string, group: string, topic: string): void {
+    const node = this.touch(instance, name);
+    let topics = node.streams.get(group);
+    if (!topics) {
+      topics = new Set();
+      node.streams.set(group, topics);
+    }
+    topics.add(topic);
+  }
+
+  /** Whether any other node follows `group`/`topic` (its pages' entries of it are then sent). */
+  wantsStream(group: string, topic: string): boolean {
+    for (const node of this.nodes.values()) {
+      const topics = node.streams.get(group);
+      if (topics !== undefined && (topics.has(topic) || topics.has('*'))) return true;
+    }
+    return false;
+  }
+
   /** Whether any other node has a page in `group`. */
   hasGroup(group: string): boolean {
     for (const node of this.nodes.values()) if (node.groups.has(group)) return true;
@@ -137,6 +160,16 @@ export class NodeDirectory {
   }
 
   private entry(instance: string, name: string): NodeEntry {
-    return { instance, name, url: '', version: '', since: 0, heartbeatMs: this.defaultHeartbeatMs, pages: 0, groups: new Map(), more: false, lastSeen: performance.now(), announced: false };
+    return { instance, name, url: '', version: '', since: 0, heartbeatMs: this.defaultHeartbeatMs, pages: 0, groups: new Map(), more: false, streams: new Map(), lastSeen: performance.now(), announced: false };
   }
+}
+
+/** A heartbeat's `streams` as sets (what is not a list of strings is left out). */
+function readStreams(streams: unknown): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>();
+  if (streams === null || typeof streams !== 'object') return out;
+  for (const [group, topics] of Object.entries(streams)) {
+    if (Array.isArray(topics)) out.set(group, new Set(topics.filter((t): t is string => typeof t === 'string')));
+  }
+  return out;
 }

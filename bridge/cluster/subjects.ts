@@ -11,7 +11,9 @@
  *   P.node.<instance>.cancel    cancels for a shipment a node has acknowledged.
  *   P.hb                        heartbeats: every node announces itself, its groups and actions.
  *   P.list                      the cluster-wide page listing (every node answers).
- *   P.events.<group>.<clientId> page events for streams (the seam for /v1/stream fan-out).
+ *   P.events.<group>.<topic>    entries of a stream topic from one node's pages; subscribed by the
+ *                               nodes that follow the topic (a /v1/stream subscriber there).
+ *   P.interest                  a node starts following a topic (every node listens and confirms).
  *
  * Names become subject tokens with subjectToken(): characters other than letters, digits and
  * `_ - : / $` are escaped, so a group `shop.eu` cannot add a level to the subject.
@@ -65,13 +67,13 @@ export class Subjects {
   readonly heartbeat: string;
   readonly list: string;
   readonly cancel: string;
-  readonly allEvents: string;
+  readonly interest: string;
 
   constructor(readonly prefix: string) {
     this.heartbeat = `${prefix}.hb`;
     this.list = `${prefix}.list`;
     this.cancel = `${prefix}.cancel`;
-    this.allEvents = `${prefix}.events.>`;
+    this.interest = `${prefix}.interest`;
   }
 
   /** Calls of `action` in `group` (built-in `$` actions included: every page of the group serves those). */
@@ -104,13 +106,8 @@ export class Subjects {
     return `${this.prefix}.node.${instance}.cancel`;
   }
 
-  /** Events of one page. */
-  events(group: string, clientId: string): string {
-    return `${this.prefix}.events.${subjectToken(group)}.${subjectToken(clientId)}`;
-  }
-
-  /** Events of every page of one group. */
-  groupEvents(group: string): string {
-    return `${this.prefix}.events.${subjectToken(group)}.*`;
+  /** Entries of one stream topic, from every node's pages. */
+  events(group: string, topic: string): string {
+    return `${this.prefix}.events.${subjectToken(group)}.${subjectToken(topic)}`;
   }
 }

@@ -99,6 +99,46 @@ export interface HeartbeatMessage {
   bye?: boolean;
   /** The node just connected: every node answers with its heartbeat now, so it knows them at once. */
   probe?: boolean;
+  /** Stream topics the node follows (has subscribers for), by group; `["*"]`: every topic of the group (when they did not fit). */
+  streams?: Record<string, string[]>;
+}
+
+/**
+ * A node starts following a stream topic: every node notes it (and sends the topic's entries from
+ * then on) and confirms to the reply subject.
+ */
+export interface InterestMessage {
+  v: number;
+  n: string;
+  name: string;
+  /** Group and topic. */
+  g: string;
+  t: string;
+}
+
+/**
+ * The head of a message of stream entries: one page's entries of one topic, sent to the nodes that
+ * follow it. The entries' bodies follow the head, one a line (JSON text never holds a raw newline),
+ * so nodes pass values on without parsing them.
+ */
+export interface EventsHead {
+  v: number;
+  /** The sending node's instance id and name. */
+  n: string;
+  name: string;
+  /** Group, topic and the page's client id. */
+  g: string;
+  o: string;
+  c: string;
+  /** The sender's history of the topic, and the number of the first entry among the sender's own pages' entries of it (no holes: a jump is entries lost). */
+  e: string;
+  s: number;
+  /** When the sender received them, epoch ms. */
+  t: number;
+  /** One letter per entry (e event, r error, g gap). */
+  k: string;
+  /** The page left the sending node (no entries). */
+  left?: true;
 }
 
 /** Ask every node for its pages. */
@@ -129,10 +169,10 @@ export class WireProblem extends Error {
 const isRecord = (x: unknown): x is Record<string, unknown> => x !== null && typeof x === 'object' && !Array.isArray(x);
 const isString = (x: unknown): x is string => typeof x === 'string';
 
-function parse(data: Uint8Array, what: string): Record<string, unknown> {
+function parse(data: Uint8Array | string, what: string): Record<string, unknown> {
   let value: unknown;
   try {
-    value = JSON.parse(decoder.decode(data));
+    value = JSON.parse(typeof data === 'string' ? data : decoder.decode(data));
   } catch (error) {
     throw new WireProblem(`${what}: not JSON (${(error as Error).message})`);
   }
@@ -190,6 +230,74 @@ export function readHeartbeat(data: Uint8Array): HeartbeatMessage {
   const m = parse(data, 'heartbeat');
   if (!isString(m.n) || !isString(m.name) || typeof m.hb !== 'number' || !isRecord(m.groups)) throw new WireProblem('heartbeat: n, name, hb and groups are required');
   return m as unknown as HeartbeatMessage;
+}
+
+/** Reads an interest message. */
+export function readInterest(data: Uint8Array): InterestMessage {
+  const m = parse(data, 'interest');
+  if (!isString(m.n) || !isString(m.name) || !isString(m.g) || !isString(m.t)) throw new WireProblem('interest: n, name, g and t are required');
+  return m as unknown as InterestMessage;
+}
+
+/** Reads a node's confirmation of an interest message. */
+export function readInterestAck(data: Uint8Array): { n: string; name: string } {
+  const m = parse(data, 'interest confirmation');
+  if (!isString(m.n) || !isString(m.name)) throw new WireProblem('interest confirmation: n and name are required');
+  return m as unknown as { n: string; name: string };
+}
+
+/** Reads a message of stream entries: its head and the entries' bodies. */
+export function readEvents(data: Uint8Array): { head: EventsHead; bodies: string[] } {
+  const text = decoder.decode(data);
+  const end = text.indexOf('\n');
+  const head = parse(end < 0 ? text : text.slice(0, end), 'stream entries');
+  if (!isString(head.n) || !isString(head.name) || !isString(head.g) || !isString(head.o) || !isString(head.c) || !isString(head.e) || typeof head.s !== 'number' || typeof head.t !== 'number' || !isString(head.k)) {
+    throw new WireProblem('stream entries: n, name, g, o, c, e, s, t and k are required');
+  }
+  const bodies = end < 0 ? [] : text.slice(end + 1).split('\n');
+  if (bodies.length !== head.k.length) throw new WireProblem(`stream entries: ${head.k.length} kinds for ${bodies.length} entries`);
+  return { head: head as unknown as EventsHead, bodies };
+}
+
+/**
+ * Messages carrying `bodies` with `head` (whose `s` and `k` are set per message), each at most
+ * `maxBytes`. An entry too large for any message is left out (receivers see the jump in numbers as
+ * a gap); `skipped` counts them.
+ */
+export function encodeEvents(head: Omit<EventsHead, 's' | 'k'>, first: number, kinds: string, bodies: readonly string[], maxBytes: number): { messages: string[]; skipped: number } {
+  const fixed = JSON.stringify({ ...head, s: first, k: kinds });
+  let chars = fixed.length;
+  for (const body of bodies) chars += body.length + 1;
+  // UTF-8 takes at most 3 bytes per UTF-16 unit: most messages are sized without measuring.
+  if (chars * 3 <= maxBytes) return { messages: [bodies.length === 0 ? fixed : `${fixed}\n${bodies.join('\n')}`], skipped: 0 };
+  const messages: string[] = [];
+  let skipped = 0;
+  let start = 0;
+  let part: string[] = [];
+  let bytes = 0;
+  const budget = maxBytes - Buffer.byteLength(fixed) - 64;
+  const flush = (end: number): void => {
+    if (part.length > 0) messages.push(`${JSON.stringify({ ...head, s: first + start, k: kinds.slice(start, end) })}\n${part.join('\n')}`);
+    part = [];
+    bytes = 0;
+  };
+  for (let i = 0; i < bodies.length; i++) {
+    const size = Buffer.byteLength(bodies[i]!) + 1;
+    if (size > budget) {
+      flush(i);
+      skipped++;
+      start = i + 1;
+      continue;
+    }
+    if (bytes + size > budget) {
+      flush(i);
+      start = i;
+    }
+    part.push(bodies[i]!);
+    bytes += size;
+  }
+  flush(bodies.length);
+  return { messages, skipped };
 }
 
 /** Reads a listing request. */

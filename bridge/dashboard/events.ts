@@ -80,8 +80,12 @@ export interface StreamView {
   behind: number;
   /** Connected pages that published to it. */
   publishers: number;
+  /** In a cluster: other nodes' pages publishing to it (seen while this node follows the topic). */
+  remotePublishers?: number;
   /** Values published. */
   events: number;
+  /** In a cluster: values other nodes' pages published that reached this node. */
+  remoteEvents?: number;
   /** Error events published (a tap's decode failed). */
   errors: number;
   /** Events pages dropped before sending them. */

@@ -238,7 +238,11 @@ export class LiveState {
   private streamViews(): StreamView[] {
     return this.streams
       .summaries()
-      .map(({ group, topic, subscribers, behind, publishers, events, errors, droppedByPages, missedBySubscribers, kept, lastAt }) => ({ group, topic, subscribers, behind, publishers, events, errors, droppedByPages, missedBySubscribers, kept, lastAt }))
+      .map(({ group, topic, subscribers, behind, publishers, remotePublishers, events, remoteEvents, errors, droppedByPages, missedBySubscribers, kept, lastAt }): StreamView => {
+        const view: StreamView = { group, topic, subscribers, behind, publishers, events, errors, droppedByPages, missedBySubscribers, kept, lastAt };
+        if (this.cluster) Object.assign(view, { remotePublishers, remoteEvents });
+        return view;
+      })
       .sort((a, b) => (a.group === b.group ? (a.topic < b.topic ? -1 : 1) : a.group < b.group ? -1 : 1));
   }
 

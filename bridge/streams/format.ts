@@ -7,12 +7,16 @@
 /** Kinds of entries in a topic's history: every one has a sequence number. */
 export type EntryKind = 'event' | 'error' | 'gap';
 
-/** Why events are missing. The first two are kept in the history; the others are told to one subscriber. */
-export type GapReason = 'page-dropped' | 'page-reconnected' | 'behind' | 'expired' | 'reset';
+/**
+ * Why events are missing. `behind`, `expired` and `reset` are told to one subscriber; the others are
+ * kept in the history. The last four come from a cluster (docs/cluster.md#streams).
+ */
+export type GapReason = 'page-dropped' | 'page-reconnected' | 'behind' | 'expired' | 'reset' | 'node-lost' | 'node-missed' | 'nats-lost' | 'not-followed';
 
 /** One entry of a topic's history, serialized. */
 export interface Entry {
   readonly seq: number;
+  /** The page that published it; '' for a gap about the cluster, which every subscriber sees. */
   readonly clientId: string;
   readonly kind: EntryKind;
   /** The whole JSON object a subscriber receives. */
@@ -43,9 +47,14 @@ export function parseEventId(text: string): ResumePoint | undefined {
   return { epoch: match[1] ?? null, seq: Number(match[2]) };
 }
 
-/** Serializes what every entry of one page message shares, after `"seq":N`. */
-export function entryTail(group: string, topic: string, clientId: string, time: number): string {
-  return `,"group":${JSON.stringify(group)},"topic":${JSON.stringify(topic)},"clientId":${JSON.stringify(clientId)},"time":${time}`;
+/**
+ * Serializes what every entry of one page message shares, after `"seq":N`. `node` (the cluster
+ * node holding the page) is there on a bridge in a cluster; `clientId` is left out for gaps about
+ * the cluster ('').
+ */
+export function entryTail(group: string, topic: string, clientId: string, time: number, node?: string): string {
+  const page = clientId === '' ? '' : `,"clientId":${JSON.stringify(clientId)}`;
+  return `,"group":${JSON.stringify(group)},"topic":${JSON.stringify(topic)}${page}${node === undefined ? '' : `,"node":${JSON.stringify(node)}`},"time":${time}`;
 }
 
 /** The JSON of a history entry: `kind`, its id and sequence number, the shared tail and the body (`"value":…`). */
@@ -54,8 +63,8 @@ export function entryJson(kind: EntryKind, epoch: string, seq: number, tail: str
 }
 
 /** A gap told to one subscriber: no id and no sequence number, so its Last-Event-ID stays where it was. */
-export function localGapJson(group: string, topic: string, reason: GapReason, missed: number | null, message: string): string {
-  return JSON.stringify({ type: 'gap', group, topic, time: Date.now(), reason, missed, message });
+export function localGapJson(group: string, topic: string, reason: GapReason, missed: number | null, message: string, node?: string): string {
+  return JSON.stringify({ type: 'gap', group, topic, ...(node === undefined ? {} : { node }), time: Date.now(), reason, missed, message });
 }
 
 /** The body of a gap entry (`"reason":…,"missed":…,"message":…`). */

@@ -56,8 +56,11 @@ export function parseStreamRequest(query: URLSearchParams, headers: IncomingMess
   return { group: group!, topic: topic!, clientId, resume, format: ndjson ? 'ndjson' : 'sse' };
 }
 
-/** GET /v1/stream: subscribes the response to a topic until the caller goes away. */
-export function streamTopic(ctx: HttpContext, req: IncomingMessage, res: ServerResponse, requestId: string): void {
+/**
+ * GET /v1/stream: subscribes the response to a topic until the caller goes away. On a cluster node
+ * the response starts once every node sends the topic's entries here (StreamHub.prepare).
+ */
+export async function streamTopic(ctx: HttpContext, req: IncomingMessage, res: ServerResponse, requestId: string): Promise<void> {
   let request: StreamRequest;
   try {
     request = parseStreamRequest(queryOf(req), req.headers);
@@ -65,12 +68,21 @@ export function streamTopic(ctx: HttpContext, req: IncomingMessage, res: ServerR
     sendError(res, error, ['x-request-id', requestId]);
     return;
   }
+  const hold = ctx.streams.prepare(request.group, request.topic);
+  res.once('close', hold.release);
+  await hold.ready;
+  if (res.destroyed) {
+    hold.release();
+    return;
+  }
+  res.off('close', hold.release);
   res.writeHead(200, {
     'content-type': request.format === 'sse' ? 'text/event-stream; charset=utf-8' : 'application/x-ndjson; charset=utf-8',
     'cache-control': 'no-store',
     'x-accel-buffering': 'no',
   });
   if (req.method === 'HEAD') {
+    hold.release();
     res.end();
     return;
   }
@@ -78,7 +90,7 @@ export function streamTopic(ctx: HttpContext, req: IncomingMessage, res: ServerR
   // The status line goes out now: a caller waiting for the first event knows it is subscribed.
   if (request.format === 'sse') res.write('retry: 2000\n\n');
   else res.flushHeaders();
-  const subscriber = ctx.streams.subscribe(request.group, request.topic, new ResponseSink(request.format, res), { clientId: request.clientId, resume: request.resume });
+  const subscriber = ctx.streams.subscribe(request.group, request.topic, new ResponseSink(request.format, res), { clientId: request.clientId, resume: request.resume, hold });
   res.once('close', () => subscriber.detached());
   ctx.log.debug({ requestId, group: request.group, topic: request.topic, format: request.format }, 'stream subscriber joined');
 }
@@ -93,8 +105,8 @@ export class StreamSockets {
     private readonly log: Logger,
   ) {}
 
-  /** Takes over an upgrade of /v1/stream: the API's checks, the query's, then a subscription. */
-  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+  /** Takes over an upgrade of /v1/stream: the API's checks, the query's, then (once the topic is ready, see streamTopic) a subscription. */
+  async handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     const query = queryOf(req);
     let request: StreamRequest;
     try {
@@ -105,9 +117,17 @@ export class StreamSockets {
       refuseUpgrade(socket, PagecallError.from(error));
       return;
     }
+    const hold = this.streams.prepare(request.group, request.topic);
+    socket.once('close', hold.release);
+    await hold.ready;
+    socket.off('close', hold.release);
+    if (socket.destroyed) {
+      hold.release();
+      return;
+    }
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       ws.on('error', (error) => this.log.debug({ error: error.message }, 'stream socket error'));
-      const subscriber = this.streams.subscribe(request.group, request.topic, new SocketSink(ws), { clientId: request.clientId, resume: request.resume });
+      const subscriber = this.streams.subscribe(request.group, request.topic, new SocketSink(ws), { clientId: request.clientId, resume: request.resume, hold });
       ws.once('close', () => subscriber.detached());
     });
   }

@@ -39,7 +39,7 @@ export interface TopicView {
   countMissed(n: number): void;
 }
 
-/** Entries published together by one page: framed at most once per format. */
+/** Entries published together by one page (or one gap about the cluster): framed at most once per format. */
 export class Batch {
   private readonly framed: Partial<Record<StreamFormat, Buffer>> = {};
 
@@ -105,9 +105,9 @@ export class Subscriber {
     return this.waiting;
   }
 
-  /** Writes a gap told only to this subscriber (a resume that cannot be complete). */
-  tell(reason: GapReason, missed: number | null, message: string): void {
-    this.write(frameLocalGap(localGapJson(this.topic.group, this.topic.topic, reason, missed, message), this.sink.format));
+  /** Writes a gap told only to this subscriber (a resume that cannot be complete; other nodes out of reach). */
+  tell(reason: GapReason, missed: number | null, message: string, node?: string): void {
+    this.write(frameLocalGap(localGapJson(this.topic.group, this.topic.topic, reason, missed, message, node), this.sink.format));
   }
 
   /** A page published `batch`: written now, unless this subscriber is behind. */
@@ -122,7 +122,7 @@ export class Subscriber {
       return;
     }
     this.cursor = batch.lastSeq;
-    if (this.clientId !== null && batch.clientId !== this.clientId) return;
+    if (!this.wants(batch.clientId)) return;
     this.write(batch.frame(this.sink.format));
     this.sent += batch.entries.length;
     if (this.sink.buffered() > this.maxBytes) this.wait();
@@ -158,7 +158,7 @@ export class Subscriber {
       const entries = history.after(this.cursor, CATCH_UP_ENTRIES);
       if (entries.length === 0) break;
       this.cursor = entries[entries.length - 1]!.seq;
-      const mine = this.clientId === null ? entries : entries.filter((e) => e.clientId === this.clientId);
+      const mine = this.clientId === null ? entries : entries.filter((e) => this.wants(e.clientId));
       if (mine.length > 0) {
         this.write(frameEntries(mine, this.sink.format, this.topic.epoch));
         this.sent += mine.length;
@@ -190,6 +190,11 @@ export class Subscriber {
     if (this.closed) return;
     this.closed = true;
     this.gone(this);
+  }
+
+  /** Whether entries of page `clientId` are for this subscriber; gaps about the cluster ('') are for everyone. */
+  private wants(clientId: string): boolean {
+    return this.clientId === null || clientId === this.clientId || clientId === '';
   }
 
   private wait(): void {

@@ -12,8 +12,10 @@ import { cancelled, open, parseEnvelope, type Endpoint } from './transport.js';
 interface EntryBase {
   group: string;
   topic: string;
-  /** When the bridge received it, epoch ms. */
+  /** When the bridge received it, epoch ms (in a cluster: the node holding the page). */
   time: number;
+  /** In a cluster: the node holding the page (for gaps about the cluster, the node concerned). */
+  node?: string;
 }
 
 /** A value a page published, decoded (Uint8Array, bigint, Date, Map, Set...). */
@@ -38,11 +40,12 @@ export interface StreamError extends EntryBase {
 /** Entries are missing here, and why (docs/streams.md lists the reasons). */
 export interface StreamGap extends EntryBase {
   type: 'gap';
-  /** Set on gaps kept in the topic's history (a page dropped events or reconnected). */
+  /** Set on gaps kept in the topic's history (a page dropped events or reconnected; a cluster node or NATS lost). */
   id?: string;
   seq?: number;
+  /** The page, for gaps about one page. */
   clientId?: string;
-  reason: 'page-dropped' | 'page-reconnected' | 'behind' | 'expired' | 'reset';
+  reason: 'page-dropped' | 'page-reconnected' | 'behind' | 'expired' | 'reset' | 'node-lost' | 'node-missed' | 'nats-lost' | 'not-followed';
   /** How many entries are missing, when known. */
   missed: number | null;
   message: string;

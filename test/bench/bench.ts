@@ -28,7 +28,7 @@ import { startNatsServer } from '../helpers/nats-server.js';
 import { startBrowser, type BenchBrowser } from './chromium.js';
 import { clientScenarios } from './clients.js';
 import { startCpuCount } from './cpu-usage.js';
-import { streamScenarios } from './streams.js';
+import { clusterStreamScenario, streamScenarios } from './streams.js';
 import type { PagesReply, PagesRequest } from './idle-pages.js';
 import type { ForwarderReply } from './reference-forwarder.js';
 
@@ -618,6 +618,12 @@ async function main(): Promise<void> {
           const [local1, remote1] = cluster['echo-1']! as [Measured, Measured];
           const added = remote1.p50Ms - local1.p50Ms;
           verdicts.push({ target: 'cluster: remote node, p50 added', goal: '≤ 0.3 ms', measured: `${fmt(added, 3)} ms (${fmt(remote1.p50Ms, 3)} vs ${fmt(local1.p50Ms, 3)})`, met: added <= 0.3, by: `${fmt((0.3 / Math.max(added, 0.001) - 1) * 100, 0)}%` });
+          // Streams: the tab's events to a subscriber on node a and on node b (over NATS).
+          const streams = await clusterStreamScenario({ local: nodeA.url, remote: nodeB.url, group: 'cluster', rounds: ROUNDS, callPage: (action, args) => callBridge(nodeA.url, 'cluster', action, args) });
+          (results.cluster as Record<string, unknown>).streams = streams.results;
+          say('Stream events from the tab on node a: a subscriber on node a vs. one on node b');
+          for (const rows of streams.tables) say(table(rows));
+          say();
         } finally {
           for (const node of nodes.reverse()) await node.child.close();
           await nats.close();

@@ -7,7 +7,9 @@
  *     as one burst of 100,000 as fast as the page can, where subscribers that fall behind the
  *     history get gaps instead (the `missed` column);
  *   - the page-side cost of emit() per event: the call alone (encode + queue), and with the
- *     end-of-task flush that packs and sends what was emitted.
+ *     end-of-task flush that packs and sends what was emitted;
+ *   - with `--only cluster`: the same paced and burst rounds to a subscriber on the tab's node and
+ *     to one on another node of a cluster (clusterStreamScenario).
  */
 import { request, type IncomingMessage } from 'node:http';
 
@@ -134,8 +136,8 @@ function subscribe(bridgeUrl: string, group: string, topic: string): Promise<Cou
  * (what a subscriber sustains without missing anything). Burst: the page emits all of them as fast
  * as it can (subscribers that fall behind the history get gaps: `missed`).
  */
-async function fanOut(options: StreamBenchOptions, subscribers: number, topic: string, paced: boolean): Promise<FanOutRound> {
-  const counters = await Promise.all(Array.from({ length: subscribers }, () => subscribe(options.bridgeUrl, options.group, topic)));
+async function fanOut(options: StreamBenchOptions, subscribers: number, topic: string, paced: boolean, spread: readonly string[] = [options.bridgeUrl]): Promise<FanOutRound> {
+  const counters = await Promise.all(Array.from({ length: subscribers }, (_, i) => subscribe(spread[i % spread.length]!, options.group, topic)));
   try {
     const started = performance.now();
     let dropped = 0;
@@ -159,6 +161,36 @@ async function fanOut(options: StreamBenchOptions, subscribers: number, topic: s
   } finally {
     for (const c of counters) c.close();
   }
+}
+
+/**
+ * The cluster row (`--only cluster`): one tab on node a publishing to one subscriber on node a and
+ * to one on node b (entries cross NATS), paced and as a burst, the two nodes alternating round by
+ * round so machine load hits both alike.
+ */
+export async function clusterStreamScenario(options: Omit<StreamBenchOptions, 'bridgeUrl'> & { local: string; remote: string }): Promise<StreamBenchResult> {
+  const results: Record<string, unknown> = {};
+  const rows = [['one tab on node a, 100,000 small events', 'mode', 'subscriber on a, events/s (rounds)', 'on b (rounds)', 'b / a', 'one on a and one on b', 'missed on b (gaps)']];
+  const places = { local: [options.local], remote: [options.remote], both: [options.local, options.remote] };
+  type Place = keyof typeof places;
+  await fanOut({ ...options, bridgeUrl: options.remote }, 1, 'cluster-warmup', true);
+  for (const paced of [true, false]) {
+    const byPlace: Record<Place, FanOutRound[]> = { local: [], remote: [], both: [] };
+    for (let r = 0; r < options.rounds; r++) {
+      // Rotated round by round, so load on the machine hits every placement alike.
+      const order = (['local', 'remote', 'both'] as const).map((_, i, all) => all[(i + r) % all.length]!);
+      for (const where of order) {
+        const spread = places[where];
+        byPlace[where].push(await fanOut({ ...options, bridgeUrl: spread[0]! }, spread.length, `cluster-${paced ? 'paced' : 'burst'}-${where}-${r}`, paced, spread));
+      }
+    }
+    const rate = (where: Place): number => median(byPlace[where].map((x) => x.eventsPerSecond));
+    const list = (where: Place): string => byPlace[where].map((x) => fmt(x.eventsPerSecond)).join(' / ');
+    const missed = median(byPlace.remote.map((x) => x.missed));
+    results[paced ? 'paced' : 'burst'] = { local: rate('local'), remote: rate('remote'), both: rate('both'), ratio: rate('remote') / rate('local'), missed, rounds: byPlace };
+    rows.push(['', paced ? `paced: ≤ ${fmt(WINDOW)} ahead` : 'burst', `${fmt(rate('local'))} (${list('local')})`, `${fmt(rate('remote'))} (${list('remote')})`, `${fmt(rate('remote') / rate('local'), 2)}×`, `${fmt(rate('both'))} (${list('both')})`, fmt(missed)]);
+  }
+  return { results, tables: [rows], verdicts: [] };
 }
 
 /** Runs the stream rows. */

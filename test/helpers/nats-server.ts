@@ -43,8 +43,10 @@ async function launch(dir: string, port: number, args: readonly string[]): Promi
   const ready = (async () => {
     for (;;) {
       const file = readdirSync(dir).find((f) => f.endsWith('.ports') && f.includes(`_${child.pid}.`));
-      if (file) {
-        const ports = JSON.parse(readFileSync(join(dir, file), 'utf8')) as { nats?: string[] };
+      // The server may have created the file and not written it yet: an empty or partial file is read again.
+      const text = file ? readFileSync(join(dir, file), 'utf8') : '';
+      if (text.trim().endsWith('}')) {
+        const ports = JSON.parse(text) as { nats?: string[] };
         const listen = ports.nats?.[0];
         if (listen) return Number(new URL(listen).port);
       }

@@ -45,9 +45,9 @@ describe('cluster subjects', () => {
     assert.equal(s.reply('Inst_1', 42), 'team.pagecall.reply.Inst_1.42');
     assert.equal(s.replies('Inst_1'), 'team.pagecall.reply.Inst_1.*');
     assert.equal(s.nodeCancel('Inst_1'), 'team.pagecall.node.Inst_1.cancel');
-    assert.equal(s.events('live', 'p1'), 'team.pagecall.events.live.p1');
-    assert.equal(s.groupEvents('live'), 'team.pagecall.events.live.*');
-    assert.deepEqual([s.heartbeat, s.list, s.cancel, s.allEvents], ['team.pagecall.hb', 'team.pagecall.list', 'team.pagecall.cancel', 'team.pagecall.events.>']);
+    assert.equal(s.events('live', 'room/8848:frames'), 'team.pagecall.events.live.room/8848:frames');
+    assert.equal(s.events('live.eu', 'chat.v2'), 'team.pagecall.events.live~2eeu.chat~2ev2');
+    assert.deepEqual([s.heartbeat, s.list, s.cancel, s.interest], ['team.pagecall.hb', 'team.pagecall.list', 'team.pagecall.cancel', 'team.pagecall.interest']);
   });
 });
 

@@ -312,8 +312,8 @@ function renderStreams(): void {
         { attrs: { 'data-topic': `${s.group}/${s.topic}` } },
         el('td', {}, el('span', { className: 'muted', text: `${s.group} · ` }), el('span', { className: 'mono', text: s.topic })),
         el('td', { className: 'num' }, count(s.subscribers), s.behind > 0 ? el('span', { className: 'behind', text: ` (${count(s.behind)} behind)` }) : null),
-        el('td', { className: 'num', text: count(s.publishers) }),
-        el('td', { className: 'num', text: count(s.events) }),
+        el('td', { className: 'num' }, count(s.publishers), remote(s.remotePublishers, "other nodes' pages publishing to this topic")),
+        el('td', { className: 'num' }, count(s.events), remote(s.remoteEvents, "values other nodes' pages published, received by this node while it follows the topic")),
         el('td', { className: 'num', text: count(s.errors) }),
         el('td', { className: 'num', text: count(s.droppedByPages) }),
         el('td', { className: 'num', text: count(s.missedBySubscribers) }),
@@ -325,6 +325,11 @@ function renderStreams(): void {
   const table = body.closest('table');
   if (table) table.hidden = streams.length === 0;
   byId('no-streams').hidden = streams.length > 0;
+}
+
+/** ` + N remote` after a stream count on a cluster node, when other nodes' pages add to it. */
+function remote(n: number | undefined, title: string): HTMLElement | null {
+  return n ? el('span', { className: 'remote muted', text: ` + ${count(n)} remote`, title }) : null;
 }
 
 // ---- recent calls -------------------------------------------------------------------------

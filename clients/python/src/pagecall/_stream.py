@@ -38,10 +38,13 @@ class StreamEntry:
     value: Any = None
     #: ``{"name", "message", "stack"?}`` for errors.
     error: Optional[Mapping[str, Any]] = None
-    #: For gaps: page-dropped, page-reconnected, behind, expired or reset.
+    #: For gaps: page-dropped, page-reconnected, behind, expired or reset; in a cluster also
+    #: node-lost, node-missed, nats-lost or not-followed.
     reason: Optional[str] = None
     missed: Optional[int] = None
     message: Optional[str] = None
+    #: In a cluster: the node holding the page (for gaps about the cluster, the node concerned).
+    node: Optional[str] = None
 
 
 def stream_path(group: Any, topic: Any, client_id: Optional[str]) -> str:
@@ -93,4 +96,5 @@ def entry_from_line(line: bytes) -> Optional[StreamEntry]:
         reason=raw.get("reason"),
         missed=raw.get("missed"),
         message=raw.get("message"),
+        node=raw.get("node"),
     )
