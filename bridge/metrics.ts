@@ -159,6 +159,7 @@ export class BridgeMetrics {
     byDirection('pagecall_ws_bytes_total', 'WebSocket payload bytes exchanged with pages.', (c) => [c.bytesIn, c.bytesOut]);
     fromHub('pagecall_ws_bad_frames_total', 'Invalid frames or messages received from pages.', (c) => c.badFrames);
     fromHub('pagecall_ws_ignored_results_total', 'Results nobody waited for (late after a timeout, or not the page\'s call).', (c) => c.ignoredResults);
+    fromHub('pagecall_ws_results_passed_through_total', 'Results whose value went to the caller as the page sent it, checked but not parsed (large results, docs/protocol.md).', (c) => c.passedThrough);
     const { streams } = sources;
     const perTopic = (name: string, help: string, read: (c: TopicCounts) => number): void => {
       new Counter({

@@ -24,6 +24,7 @@ import type { ClientRegistry } from './client-registry.js';
 import type { BridgeConfig } from './config.js';
 import { raiseFrameLimit } from './frame-limit.js';
 import { MAX_ENVELOPE_DEPTH, MAX_WIRE_DEPTH, scanDepth } from './json-depth.js';
+import { passThroughResult } from './result-frame.js';
 import type { Logger } from './logger.js';
 import { PageClient } from './page-client.js';
 import type { PageKeys } from './page-key.js';
@@ -46,6 +47,8 @@ export interface HubCounters {
   bytesOut: number;
   badFrames: number;
   ignoredResults: number;
+  /** Results whose value went to the caller as the page sent it (bridge/result-frame.ts). */
+  passedThrough: number;
 }
 
 /** Observers of page lifecycle events (logs, metrics, dashboard). */
@@ -180,6 +183,17 @@ export class PageConnection implements HubConnection {
       return;
     }
     const bytes = rawBuffer(data);
+    if (client) {
+      // A large result in a frame of its own: its value goes to the caller as it came (result-frame.ts).
+      const passing = passThroughResult(bytes);
+      if (passing) {
+        ctx.counters.messagesIn++;
+        client.stats.messagesIn++;
+        if (ctx.pending.onPassingResult(client, passing.id, passing.value)) ctx.counters.passedThrough++;
+        else ctx.counters.ignoredResults++;
+        return;
+      }
+    }
     // Counted on the bytes before JSON.parse sees them: parsing deep nesting is what costs.
     const depth = scanDepth(bytes, MAX_ENVELOPE_DEPTH);
     if (depth > MAX_ENVELOPE_DEPTH) {

@@ -25,7 +25,7 @@ export type { ConnectionFactory, HubConnection, HubCounters, HubEvents } from '.
 
 /** Accepts and serves page connections. */
 export class PageHub {
-  readonly counters: HubCounters = { messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0, badFrames: 0, ignoredResults: 0 };
+  readonly counters: HubCounters = { messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0, badFrames: 0, ignoredResults: 0, passedThrough: 0 };
   private readonly wss: WebSocketServer;
   private readonly heartbeat: NodeJS.Timeout;
   /** Every open connection, joined or not. */

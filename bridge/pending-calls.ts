@@ -53,7 +53,10 @@ export interface SettledCall {
   attempts: number;
   error: PagecallError | null;
   args: Json[];
-  value: Json | undefined;
+  /** The result, codec-encoded (read from `raw` on first use when the result passed through). */
+  readonly value: Json | undefined;
+  /** The result's JSON as the page sent it, when it passed through unparsed; callers that write JSON send these bytes. */
+  readonly raw: Buffer | undefined;
   /** The cluster node whose page answered; null when a page of this node did (or no page did). */
   node: string | null;
 }
@@ -119,7 +122,9 @@ class Call implements SettledCall, CallTicket, ForwardedCall, LaneLinks<Call> {
   durationMs = 0;
   attempts = 0;
   error: PagecallError | null = null;
-  value: Json | undefined = undefined;
+  raw: Buffer | undefined = undefined;
+  /** The parsed result (set, or parsed from `raw` when first read). */
+  private parsed: Json | undefined = undefined;
   node: string | null = null;
   /** The forwarder's state while the call is forwarded. */
   link: unknown = null;
@@ -152,6 +157,15 @@ class Call implements SettledCall, CallTicket, ForwardedCall, LaneLinks<Call> {
     this.deadline = startedAt + timeoutMs;
     this.retry = request.retry !== false;
     this.balance = request.balance ?? defaultBalance;
+  }
+
+  get value(): Json | undefined {
+    if (this.parsed === undefined && this.raw !== undefined) this.parsed = JSON.parse(this.raw.toString('utf8')) as Json;
+    return this.parsed;
+  }
+
+  set value(value: Json | undefined) {
+    this.parsed = value;
   }
 }
 
@@ -368,6 +382,18 @@ export class PendingCalls {
     return true;
   }
 
+  /**
+   * A page's successful result whose value passed through as JSON bytes (bridge/result-frame.ts);
+   * false when no call of this page has that id.
+   */
+  onPassingResult(client: PageClient, id: string, value: Buffer): boolean {
+    const call = this.running.get(id);
+    if (!call || call.client !== client) return false;
+    client.stats.served++;
+    this.finish(call, null, undefined, value);
+    return true;
+  }
+
   /** A page left: its calls are retried on another page once, or fail with CLIENT_DISCONNECTED now. */
   onClientGone(client: PageClient): void {
     for (const call of [...this.running.values()]) {
@@ -576,7 +602,7 @@ export class PendingCalls {
   }
 
   /** The one settle path. */
-  private finish(call: Call, error: PagecallError | null, value?: Json): void {
+  private finish(call: Call, error: PagecallError | null, value?: Json, raw?: Buffer): void {
     if (call.state === 'done') return;
     this.deadlines.remove(call);
     if (call.queueTimer) clearTimeout(call.queueTimer);
@@ -587,6 +613,7 @@ export class PendingCalls {
     call.state = 'done';
     call.error = error;
     call.value = value;
+    call.raw = raw;
     if (client) call.clientId = client.id;
     else if (call.node === null) call.clientId = null;
     call.durationMs = round2(performance.now() - call.startedAt);

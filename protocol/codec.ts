@@ -58,6 +58,7 @@ const LOAD_TIME_NATIVES: CodecNatives = {
 // `__proto__` in decoded data must stay data: keys are defined, not assigned (captured at load).
 const defineProperty = Object.defineProperty;
 const objectPrototype = Object.prototype;
+const arrayPrototype = Array.prototype;
 const isView = ArrayBuffer.isView;
 const getTime = Date.prototype.getTime;
 const toISOString = Date.prototype.toISOString;
@@ -96,11 +97,15 @@ export function longValue(value: unknown, natives: CodecNatives = LOAD_TIME_NATI
   if (value === null || typeof value !== 'object') return undefined;
   const proto = natives.getPrototypeOf(value);
   if (proto === objectPrototype || proto === null) return undefined;
-  return longOf(value, natives);
+  const long = longOf(value, natives);
+  return typeof long === 'number' ? BigInt(long) : long;
 }
 
-/** longValue for an object already known to be a class instance. */
-function longOf(obj: object, natives: CodecNatives): bigint | undefined {
+/**
+ * longValue for an object already known to be a class instance: a number when the value is a safe
+ * integer (no bigint arithmetic for the common case: ids, timestamps, counters), else a bigint.
+ */
+function longOf(obj: object, natives: CodecNatives): number | bigint | undefined {
   let low: unknown;
   let high: unknown;
   let unsigned: unknown;
@@ -116,8 +121,10 @@ function longOf(obj: object, natives: CodecNatives): bigint | undefined {
     // a host object or proxy that throws on reads is not a Long
     return undefined;
   }
-  const bottom = BigInt(low >>> 0);
-  return unsigned ? BigInt(high >>> 0) * TWO_32 + bottom : BigInt(high) * TWO_32 + bottom;
+  const top = unsigned ? high >>> 0 : high;
+  // |top| < 2^21: top * 2^32 + bottom is a safe integer (|value| ≤ 2^53 − 1), exact as a double.
+  if (top < 0x200000 && top > -0x200000) return top * 4294967296 + (low >>> 0);
+  return BigInt(top) * TWO_32 + BigInt(low >>> 0);
 }
 
 /** Nesting deeper than this is refused: it is almost always a cycle the walk missed or an attack. */
@@ -300,6 +307,33 @@ export interface CodecSetup {
   onLong?: (long: object) => void;
 }
 
+/**
+ * The objects being encoded, from the root down to the current one: meeting one of them again is
+ * a cycle. A plain stack searched from the bottom: paths are short (a Set's hashing cost a quarter
+ * of encoding a large result), at worst MAX_DEPTH long. Only indexed writes, no methods a page
+ * could have replaced.
+ */
+class Ancestors {
+  private readonly items: object[] = [];
+  private n = 0;
+
+  has(obj: object): boolean {
+    const items = this.items;
+    for (let i = 0; i < this.n; i++) if (items[i] === obj) return true;
+    return false;
+  }
+
+  /** Enters `obj` (every add is undone by a delete, innermost first). */
+  add(obj: object): void {
+    this.items[this.n++] = obj;
+  }
+
+  /** Leaves the innermost object. */
+  delete(_obj: object): void {
+    this.n--;
+  }
+}
+
 /** Creates a codec over the given base64 implementation (and, in pages, the built-ins it may trust). */
 export function createCodec(base64: Base64 = portableBase64, setup: CodecSetup = {}): Codec {
   const natives: CodecNatives = { ...LOAD_TIME_NATIVES, ...setup.natives };
@@ -318,17 +352,24 @@ export function createCodec(base64: Base64 = portableBase64, setup: CodecSetup =
   let makeBigint: ((value: bigint) => unknown) | undefined;
 
   /** A 64-bit integer (a Long's value or a bigint) as `longs` says. */
-  const int64 = (value: bigint): Json => {
+  // A Long's value arrives as a number when it is a safe integer (longOf), else as a bigint.
+  const int64 = (value: bigint | number): Json => {
     if (longs === 'string') return `${value}`;
-    if (longs === 'number' && value <= MAX_SAFE && value >= -MAX_SAFE) return Number(value);
+    if (longs === 'number') {
+      if (typeof value === 'number') return value;
+      if (value <= MAX_SAFE && value >= -MAX_SAFE) return Number(value);
+    }
     return { $bigint: `${value}` };
   };
 
   // `element` is true where JSON would write null for a function (array items, map entries, set
   // members, the value itself): there undefined becomes $undefined and a function is refused.
-  // `seen` is made at the first object: most values are primitives, and a Set per value adds up.
+  // `seen` is made at the first object: most values are primitives, and a stack per value adds up.
   // Paths are built only when something fails: each level adds its segment while the error unwinds.
-  const encode = (value: unknown, depth: number, seenSoFar: Set<object> | undefined, element: boolean): Json | undefined => {
+  // Plain objects and arrays (almost everything in a large result) take the short road: one
+  // prototype read decides, and strings, booleans and ordinary numbers inside them are copied
+  // without a call; everything else goes through `encode` and its checks in the documented order.
+  const encode = (value: unknown, depth: number, seenSoFar: Ancestors | undefined, element: boolean): Json | undefined => {
     switch (typeof value) {
       case 'string':
       case 'boolean':
@@ -351,9 +392,18 @@ export function createCodec(base64: Base64 = portableBase64, setup: CodecSetup =
     }
     if (value === null) return null;
     const obj = value as object;
-    const seen = seenSoFar ?? new Set<object>();
+    const seen = seenSoFar ?? new Ancestors();
     if (depth > MAX_DEPTH) throw new CodecError(`nested deeper than ${MAX_DEPTH} levels`);
     if (seen.has(obj)) throw new CodecError('the value contains itself (a cycle)');
+    const proto = getPrototypeOf(obj);
+    if (proto === arrayPrototype && isArray(obj)) return encodeArray(obj, depth, seen);
+    if (proto === objectPrototype || proto === null) {
+      if (proto === null && isArray(obj)) return encodeArray(obj, depth, seen);
+      // A plain object is none of the classes below; only its toJSON (own or inherited) counts.
+      const toJSON = (obj as { toJSON?: unknown }).toJSON;
+      if (typeof toJSON === 'function') return encodeToJSON(obj, toJSON, depth, seen, element);
+      return encodeRecord(obj as Record<string, unknown>, depth, seen);
+    }
     if (obj instanceof Uint8Array) return { $bytes: base64.encode(obj) };
     if (obj instanceof ArrayBuffer) return { $bytes: base64.encode(new Uint8Array(obj)) };
     if (isView(obj)) return { $bytes: base64.encode(new Uint8Array(obj.buffer, obj.byteOffset, obj.byteLength)) };
@@ -361,94 +411,121 @@ export function createCodec(base64: Base64 = portableBase64, setup: CodecSetup =
       const time = getTime.call(obj);
       return { $date: Number.isNaN(time) ? 'Invalid Date' : toISOString.call(obj) };
     }
-    seen.add(obj);
-    try {
-      if (isArray(obj)) {
-        const out: Json[] = new Array(obj.length);
-        let i = 0;
-        try {
-          for (; i < obj.length; i++) out[i] = encode(obj[i], depth + 1, seen, true) as Json;
-        } catch (error) {
-          throw within(error, `[${i}]`);
-        }
-        return out;
-      }
-      if (obj instanceof Map) {
-        const out: Json[] = [];
-        let i = 0;
-        let key: unknown;
-        let atKey = true;
-        try {
-          for (const [k, v] of obj) {
-            key = k;
-            atKey = true;
-            const encodedKey = encode(k, depth + 1, seen, true) as Json;
-            atKey = false;
-            out.push([encodedKey, encode(v, depth + 1, seen, true) as Json]);
-            i++;
-          }
-        } catch (error) {
-          throw within(error, atKey ? `.keys()[${i}]` : mapValueSegment(key, i));
-        }
-        return { $map: out };
-      }
-      if (obj instanceof Set) {
-        const out: Json[] = [];
-        try {
-          for (const v of obj) out.push(encode(v, depth + 1, seen, true) as Json);
-        } catch (error) {
-          throw within(error, `.values()[${out.length}]`);
-        }
-        return { $set: out };
-      }
-      if (obj instanceof Error) {
-        return { name: obj.name, message: obj.message, stack: obj.stack ?? '' };
-      }
-      const proto = getPrototypeOf(obj);
-      const plain = proto === objectPrototype || proto === null;
-      // Before toJSON: a Long is a number, whatever a Long class's toJSON would make of it.
-      if (!plain) {
-        const long = longOf(obj, natives);
-        if (long !== undefined) {
-          onLong?.(obj);
-          return int64(long);
-        }
-      }
-      const toJSON = (obj as { toJSON?: unknown }).toJSON;
-      if (typeof toJSON === 'function') {
-        try {
-          return encode(toJSON.call(obj), depth + 1, seen, element) ?? null;
-        } catch (error) {
-          throw within(error, '.toJSON()');
-        }
-      }
-      if (!plain) {
-        const refused = refusal(obj, objectToString);
-        if (refused !== undefined) throw new CodecError(refused);
-      }
-      const out: { [key: string]: Json } = {};
-      const keys = objectKeys(obj);
-      let count = 0;
-      let onlyKey = '';
-      let k = 0;
+    if (isArray(obj)) return encodeArray(obj, depth, seen);
+    if (obj instanceof Map) {
+      seen.add(obj);
+      const out: Json[] = [];
+      let i = 0;
+      let key: unknown;
+      let atKey = true;
       try {
-        for (; k < keys.length; k++) {
-          const key = keys[k]!;
-          const encoded = encode((obj as Record<string, unknown>)[key], depth + 1, seen, false);
-          if (encoded === undefined) continue;
-          // An own `__proto__` key (from JSON.parse) is data: assigning it would set the prototype.
-          if (key === '__proto__') defineProperty(out, key, { value: encoded, writable: true, enumerable: true, configurable: true });
-          else out[key] = encoded;
-          count++;
-          onlyKey = key;
+        for (const [k, v] of obj) {
+          key = k;
+          atKey = true;
+          const encodedKey = encode(k, depth + 1, seen, true) as Json;
+          atKey = false;
+          out.push([encodedKey, encode(v, depth + 1, seen, true) as Json]);
+          i++;
         }
       } catch (error) {
-        throw within(error, keySegment(keys[k]!));
+        throw within(error, atKey ? `.keys()[${i}]` : mapValueSegment(key, i));
+      } finally {
+        seen.delete(obj);
       }
-      return count === 1 && TAG_SET.has(onlyKey) ? { $escape: out } : out;
+      return { $map: out };
+    }
+    if (obj instanceof Set) {
+      seen.add(obj);
+      const out: Json[] = [];
+      try {
+        for (const v of obj) out.push(encode(v, depth + 1, seen, true) as Json);
+      } catch (error) {
+        throw within(error, `.values()[${out.length}]`);
+      } finally {
+        seen.delete(obj);
+      }
+      return { $set: out };
+    }
+    if (obj instanceof Error) {
+      return { name: obj.name, message: obj.message, stack: obj.stack ?? '' };
+    }
+    // Before toJSON: a Long is a number, whatever a Long class's toJSON would make of it.
+    const long = longOf(obj, natives);
+    if (long !== undefined) {
+      onLong?.(obj);
+      return int64(long);
+    }
+    const toJSON = (obj as { toJSON?: unknown }).toJSON;
+    if (typeof toJSON === 'function') return encodeToJSON(obj, toJSON, depth, seen, element);
+    const refused = refusal(obj, objectToString);
+    if (refused !== undefined) throw new CodecError(refused);
+    return encodeRecord(obj as Record<string, unknown>, depth, seen);
+  };
+
+  /** What `obj.toJSON()` returns, encoded in its place. */
+  const encodeToJSON = (obj: object, toJSON: Function, depth: number, seen: Ancestors, element: boolean): Json => {
+    seen.add(obj);
+    try {
+      return encode(toJSON.call(obj), depth + 1, seen, element) ?? null;
+    } catch (error) {
+      throw within(error, '.toJSON()');
     } finally {
       seen.delete(obj);
     }
+  };
+
+  const encodeArray = (arr: unknown[], depth: number, seen: Ancestors): Json[] => {
+    seen.add(arr);
+    const length = arr.length;
+    const out: Json[] = new Array(length);
+    let i = 0;
+    try {
+      for (; i < length; i++) {
+        const item = arr[i];
+        const type = typeof item;
+        // Strings, booleans and ordinary numbers are themselves on the wire.
+        if (type === 'string' || type === 'boolean' || (type === 'number' && (item as number) - (item as number) === 0 && (item !== 0 || 1 / (item as number) > 0))) out[i] = item as Json;
+        else out[i] = encode(item, depth + 1, seen, true) as Json;
+      }
+    } catch (error) {
+      throw within(error, `[${i}]`);
+    } finally {
+      seen.delete(arr);
+    }
+    return out;
+  };
+
+  /** An object's own enumerable properties, as JSON.stringify takes them. */
+  const encodeRecord = (obj: Record<string, unknown>, depth: number, seen: Ancestors): Json => {
+    seen.add(obj);
+    const out: { [key: string]: Json } = {};
+    const keys = objectKeys(obj);
+    let count = 0;
+    let onlyKey = '';
+    let k = 0;
+    try {
+      for (; k < keys.length; k++) {
+        const key = keys[k]!;
+        const item = obj[key];
+        const type = typeof item;
+        let encoded: Json | undefined;
+        if (type === 'string' || type === 'boolean' || (type === 'number' && (item as number) - (item as number) === 0 && (item !== 0 || 1 / (item as number) > 0))) encoded = item as Json;
+        else {
+          encoded = encode(item, depth + 1, seen, false);
+          if (encoded === undefined) continue;
+        }
+        // An own `__proto__` key (from JSON.parse) is data: assigning it would set the prototype.
+        if (key === '__proto__') defineProperty(out, key, { value: encoded, writable: true, enumerable: true, configurable: true });
+        else out[key] = encoded;
+        count++;
+        onlyKey = key;
+      }
+    } catch (error) {
+      throw within(error, keySegment(keys[k]!));
+    } finally {
+      seen.delete(obj);
+    }
+    return count === 1 && TAG_SET.has(onlyKey) ? { $escape: out } : out;
   };
 
   const decode = (value: unknown, depth: number): unknown => {

@@ -286,7 +286,7 @@ export class Responder {
       // No page here for it any more (it left after the call was routed here): another node may have one.
       text = `{"i":${i},"miss":true}`;
     } else {
-      text = this.resultText(i, error, call.value, call.attempts, call.clientId);
+      text = this.resultText(i, error, call.raw ?? call.value, call.attempts, call.clientId);
     }
     inc.out.push(text);
     inc.outBytes += Buffer.byteLength(text) + 1;
@@ -300,11 +300,12 @@ export class Responder {
     }
   };
 
-  private resultText(i: number, error: PagecallError | null, value: Json | undefined, attempts: number, clientId: string | null = null): string {
+  /** `value` is the result, or its JSON bytes when it passed through from a page (written as they are). */
+  private resultText(i: number, error: PagecallError | null, value: Json | Buffer | undefined, attempts: number, clientId: string | null = null): string {
     if (error) return JSON.stringify({ i, ok: false, error: error.toWire(), c: clientId, at: attempts });
     let text: string;
     try {
-      text = JSON.stringify({ i, ok: true, value, c: clientId, at: attempts });
+      text = Buffer.isBuffer(value) ? `{"i":${i},"ok":true,"c":${JSON.stringify(clientId)},"at":${attempts},"value":${value.toString('utf8')}}` : JSON.stringify({ i, ok: true, value, c: clientId, at: attempts });
     } catch (e) {
       return this.resultText(i, PagecallError.from(e, { code: 'RESULT_NOT_SERIALIZABLE', prefix: `page ${String(clientId)} returned a value this node cannot forward` }), undefined, attempts, clientId);
     }

@@ -14,6 +14,29 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
   res.end(text);
 }
 
+/**
+ * Sends a JSON body made of pieces: text, and JSON already serialised as bytes (a result that
+ * passed through from a page, bridge/result-frame.ts), written as they are.
+ */
+export function sendJsonParts(res: ServerResponse, status: number, parts: ReadonlyArray<string | Buffer>, headers?: readonly string[]): void {
+  const buffers = parts.map((part) => (typeof part === 'string' ? Buffer.from(part) : part));
+  const body = Buffer.concat(buffers);
+  const head: Array<string | number> = ['content-type', 'application/json; charset=utf-8', 'content-length', body.length];
+  if (headers) for (const h of headers) head.push(h);
+  res.writeHead(status, head as string[]);
+  res.end(body);
+}
+
+/**
+ * A successful call's answer, `{"ok": true, "result": …, "clientId": …, "durationMs": …}`, as
+ * pieces for sendJsonParts: the result's own bytes when it passed through, else serialised here.
+ */
+export function resultParts(call: { value: unknown; raw: Buffer | undefined; clientId: string | null; durationMs: number }): Array<string | Buffer> {
+  const tail = `,"clientId":${JSON.stringify(call.clientId)},"durationMs":${JSON.stringify(call.durationMs)}}`;
+  if (call.raw !== undefined) return ['{"ok":true,"result":', call.raw, tail];
+  return [`{"ok":true,"result":${JSON.stringify(call.value) ?? 'null'}${tail}`];
+}
+
 /** Maps any error to its coded response; unknown errors are INTERNAL and get logged by the caller. */
 export function sendError(res: ServerResponse, error: unknown, headers?: readonly string[]): PagecallError {
   const e = PagecallError.from(error);

@@ -11,7 +11,7 @@ import type { CallRequest, CallTicket, SettledCall } from '../pending-calls.js';
 import { parseBatchBody, parseCallBody, parseCallQuery, parseEvalBody } from './call-schema.js';
 import { queryOf, type HttpContext, type RouteParams } from './context.js';
 import { discardBody, readJsonBody } from './read-body.js';
-import { sendError, sendJson } from './respond.js';
+import { resultParts, sendError, sendJson, sendJsonParts } from './respond.js';
 
 function reportError(ctx: HttpContext, res: ServerResponse, error: unknown, requestId: string): void {
   const e = sendError(res, error, ['x-request-id', requestId]);
@@ -37,6 +37,7 @@ function respondToCall(ctx: HttpContext, res: ServerResponse, request: CallReque
     (call: SettledCall) => {
       if (gone) return;
       if (call.error) reportError(ctx, res, call.error, requestId);
+      else if (call.raw !== undefined) sendJsonParts(res, 200, resultParts(call), ['x-request-id', requestId, 'x-pagecall-client', call.clientId!]);
       else if (call.node === null) sendJson(res, 200, { ok: true, result: call.value, clientId: call.clientId, durationMs: call.durationMs }, ['x-request-id', requestId, 'x-pagecall-client', call.clientId!]);
       else sendJson(res, 200, { ok: true, result: call.value, clientId: call.clientId, durationMs: call.durationMs }, ['x-request-id', requestId, 'x-pagecall-client', call.clientId!, 'x-pagecall-node', call.node]);
     },
@@ -82,15 +83,31 @@ export async function handleBatchPost(ctx: HttpContext, req: IncomingMessage, re
   }
   // One callback for the whole batch, told each item's index: no promise or closure per item.
   const results: unknown[] = new Array(items.length);
+  // Results that passed through from pages, as pieces of the answer (respond.ts), by index.
+  let passed: Map<number, Array<string | Buffer>> | undefined;
   const tickets: CallTicket[] = [];
   let left = 1;
   let gone = false;
   const answer = (): void => {
-    if (!gone) sendJson(res, 200, { ok: true, results }, ['x-request-id', requestId]);
+    if (gone) return;
+    if (passed === undefined) {
+      sendJson(res, 200, { ok: true, results }, ['x-request-id', requestId]);
+      return;
+    }
+    const parts: Array<string | Buffer> = ['{"ok":true,"results":['];
+    for (let i = 0; i < results.length; i++) {
+      if (i > 0) parts.push(',');
+      const own = passed.get(i);
+      if (own) parts.push(...own);
+      else parts.push(JSON.stringify(results[i]));
+    }
+    parts.push(']}');
+    sendJsonParts(res, 200, parts, ['x-request-id', requestId]);
   };
   const onItem = (call: SettledCall, i: number): void => {
     const error = call.error;
-    results[i] = error ? { ok: false, error: error.toWire() } : { ok: true, result: call.value, clientId: call.clientId, durationMs: call.durationMs };
+    if (!error && call.raw !== undefined) (passed ??= new Map()).set(i, resultParts(call));
+    else results[i] = error ? { ok: false, error: error.toWire() } : { ok: true, result: call.value, clientId: call.clientId, durationMs: call.durationMs };
     if (--left === 0) answer();
   };
   for (let i = 0; i < items.length; i++) {

@@ -1,4 +1,5 @@
 /** Byte size of serialized messages and how they are packed into frames under the bridge's limit. */
+import { ALONE_CHARS } from '../../protocol/limits.js';
 
 /** UTF-8 byte length of a string (a lone surrogate counts as the 3 bytes of U+FFFD). */
 export function utf8Length(text: string): number {
@@ -33,15 +34,22 @@ export function sizeIfOver(text: string, limit: number): number | undefined {
 
 /**
  * Packs serialized messages into frames: a lone message is sent as itself, several as JSON arrays,
- * each frame kept within `maxBytes` (a message bigger than that on its own goes alone).
+ * each frame kept within `maxBytes` (a message bigger than that on its own goes alone). Messages of
+ * ALONE_CHARS or more always go alone, in their place in the order: the bridge passes a large
+ * result through without parsing it only when it is a frame of its own.
  */
 export function packFrames(messages: readonly string[], maxBytes: number): string[] {
   const count = messages.length;
   if (count === 0) return [];
   if (count === 1) return [messages[0]!];
   let chars = count + 1;
-  for (let i = 0; i < count; i++) chars += messages[i]!.length;
-  if (chars * 3 <= maxBytes) return ['[' + messages.join(',') + ']'];
+  let large = false;
+  for (let i = 0; i < count; i++) {
+    const length = messages[i]!.length;
+    chars += length;
+    if (length >= ALONE_CHARS) large = true;
+  }
+  if (!large && chars * 3 <= maxBytes) return ['[' + messages.join(',') + ']'];
 
   const frames: string[] = [];
   let batch: string[] = [];
@@ -54,6 +62,11 @@ export function packFrames(messages: readonly string[], maxBytes: number): strin
   };
   for (let i = 0; i < count; i++) {
     const message = messages[i]!;
+    if (message.length >= ALONE_CHARS) {
+      close();
+      frames.push(message);
+      continue;
+    }
     const size = utf8Length(message);
     // As an array frame: brackets, the items, and a comma between each pair.
     if (batch.length > 0 && 2 + batchBytes + size + batch.length > maxBytes) close();

@@ -88,6 +88,16 @@ describe('a cluster of three nodes over NATS', () => {
     assert.deepEqual(health.body.cluster, { node: 'edge-1', nats: 'connected', nodes: 3 });
   });
 
+  test('a large result that passed through on the page\'s node arrives whole through another node', async () => {
+    const args = [{ text: 'é🎉'.repeat(2_000), id: { $bigint: '7412345678901234567' }, bytes: { $bytes: 'AAEC' } }];
+    const r = await postJson(`${edge.url}/v1/call`, { group: 'shop', action: 'echo', args, clientId: 'page-a1' });
+    assert.equal(r.status, 200, JSON.stringify(r.body).slice(0, 300));
+    assert.deepEqual(r.body.result, args);
+    assert.equal(r.body.clientId, 'page-a1');
+    const metrics = await (await fetch(`${a.url}/metrics`)).text();
+    assert.match(metrics, /^pagecall_ws_results_passed_through_total [1-9]/m);
+  });
+
   test('calls through a node without pages reach the pages of both other nodes', async () => {
     const seen = new Map<string, string>();
     for (let i = 0; i < 200 && seen.size < 2; i++) {

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { packFrames, sizeIfOver, utf8Length } from '../../injector/page/frames.js';
+import { ALONE_CHARS } from '../../protocol/limits.js';
 
 describe('utf8Length', () => {
   const cases: Array<[string, string, number]> = [
@@ -50,6 +51,10 @@ describe('packFrames', () => {
     ['a big message between small ones goes alone', [m(1), m(100), m(1)], 40, [m(1), m(100), m(1)]],
     ['multibyte content counts its bytes, not its characters', [m(4, '€'), m(4, '€')], 2 + 20 * 2 + 1, [`[${m(4, '€')},${m(4, '€')}]`]],
     ['multibyte content over the limit splits', [m(4, '€'), m(4, '€')], 2 + 20 * 2, [m(4, '€'), m(4, '€')]],
+    // Large messages go alone so the bridge can pass a large result through unparsed.
+    [`a message of ALONE_CHARS goes alone, in its place`, [m(1), m(ALONE_CHARS - 8), m(1), m(2)], 1 << 20, [m(1), m(ALONE_CHARS - 8), `[${m(1)},${m(2)}]`]],
+    ['one character less is packed', [m(1), m(ALONE_CHARS - 9), m(1)], 1 << 20, [`[${m(1)},${m(ALONE_CHARS - 9)},${m(1)}]`]],
+    ['two large messages, two frames', [m(ALONE_CHARS), m(ALONE_CHARS)], 1 << 20, [m(ALONE_CHARS), m(ALONE_CHARS)]],
   ];
   for (const [name, messages, limit, frames] of cases) {
     test(name, () => assert.deepEqual(packFrames(messages, limit), frames));
