@@ -418,10 +418,6 @@ export class StreamHub {
   }
 
   /**
-   * Subscribes `sink` to `group`/`name`: live from now, or after the entry `options.resume` names
-   * (what the history no longer holds is reported as a gap first).
-   */
-  /**
    * Readies `group`/`name` for a subscriber and holds it until subscribe() takes the hold over (or
    * release()). On a cluster node the topic is followed and `ready` resolves once every node sends
    * its entries of the topic here, so a live start misses nothing any node's pages publish after it.

@@ -12,7 +12,7 @@ import { cancelled, open, parseEnvelope, type Endpoint } from './transport.js';
 interface EntryBase {
   group: string;
   topic: string;
-  /** When the bridge received it, epoch ms (in a cluster: the node holding the page). */
+  /** When the bridge received it, epoch ms (in a cluster: the page's node for events; for gaps about the cluster, the subscriber's node). */
   time: number;
   /** In a cluster: the node holding the page (for gaps about the cluster, the node concerned). */
   node?: string;
