@@ -47,6 +47,14 @@ export function readJsonBody(req: IncomingMessage, limit: number): Promise<unkno
     discardBody(req);
     return Promise.reject(new PagecallError('UNSUPPORTED_MEDIA_TYPE', `content-type: expected application/json, got ${type ? JSON.stringify(type) : 'none'} (curl: add -H 'content-type: application/json')`));
   }
+  return readBodyBytes(req, limit).then(parseJsonBytes);
+}
+
+/**
+ * Reads the body's bytes, at most `limit` of them: PAYLOAD_TOO_LARGE past it (declared or sent),
+ * and what is left of a refused body goes to discardBody.
+ */
+export function readBodyBytes(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
   if (declared > limit) {
     discardBody(req);
@@ -69,28 +77,27 @@ export function readJsonBody(req: IncomingMessage, limit: number): Promise<unkno
       chunks.push(chunk);
     });
     req.on('end', () => {
-      if (failed) return;
-      const bytes = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-      if (scanDepth(bytes, MAX_ENVELOPE_DEPTH) > MAX_ENVELOPE_DEPTH) {
-        reject(new PagecallError('BAD_REQUEST', `body: nested deeper than ${MAX_ENVELOPE_DEPTH} levels (arguments may nest at most ${MAX_WIRE_DEPTH}); not parsed`, { limit: MAX_WIRE_DEPTH }));
-        return;
-      }
-      const text = bytes.toString('utf8');
-      if (text.trim() === '') {
-        reject(new PagecallError('BAD_REQUEST', 'body: expected a JSON object, got an empty body'));
-        return;
-      }
-      try {
-        resolve(JSON.parse(text));
-      } catch (error) {
-        reject(new PagecallError('BAD_REQUEST', `body: invalid JSON (${(error as Error).message})`));
-      }
+      if (!failed) resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
     });
     req.on('error', (error) => {
       if (!failed) reject(new PagecallError('BAD_REQUEST', `body: ${error.message}`));
       failed = true;
     });
   });
+}
+
+/** Parses a JSON body, its nesting counted on the bytes first; BAD_REQUEST for what does not parse. */
+export function parseJsonBytes(bytes: Buffer): unknown {
+  if (scanDepth(bytes, MAX_ENVELOPE_DEPTH) > MAX_ENVELOPE_DEPTH) {
+    throw new PagecallError('BAD_REQUEST', `body: nested deeper than ${MAX_ENVELOPE_DEPTH} levels (arguments may nest at most ${MAX_WIRE_DEPTH}); not parsed`, { limit: MAX_WIRE_DEPTH });
+  }
+  const text = bytes.toString('utf8');
+  if (text.trim() === '') throw new PagecallError('BAD_REQUEST', 'body: expected a JSON object, got an empty body');
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new PagecallError('BAD_REQUEST', `body: invalid JSON (${(error as Error).message})`);
+  }
 }
 
 function tooLarge(limit: number): PagecallError {

@@ -7,11 +7,7 @@ import { PagecallError } from '../../protocol/index.js';
  * with no headers set before takes node's fast path (no header map).
  */
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers?: readonly string[]): void {
-  const text = JSON.stringify(body);
-  const head: Array<string | number> = ['content-type', 'application/json; charset=utf-8', 'content-length', Buffer.byteLength(text)];
-  if (headers) for (const h of headers) head.push(h);
-  res.writeHead(status, head as string[]);
-  res.end(text);
+  sendJsonParts(res, status, [JSON.stringify(body)], headers);
 }
 
 /**
@@ -19,9 +15,9 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
  * passed through from a page, bridge/result-frame.ts), written as they are.
  */
 export function sendJsonParts(res: ServerResponse, status: number, parts: ReadonlyArray<string | Buffer>, headers?: readonly string[]): void {
-  const buffers = parts.map((part) => (typeof part === 'string' ? Buffer.from(part) : part));
-  const body = Buffer.concat(buffers);
-  const head: Array<string | number> = ['content-type', 'application/json; charset=utf-8', 'content-length', body.length];
+  // One text part (the common small answer) is written as it is; else the pieces are joined as bytes.
+  const body = parts.length === 1 && typeof parts[0] === 'string' ? parts[0] : Buffer.concat(parts.map((part) => (typeof part === 'string' ? Buffer.from(part) : part)));
+  const head: Array<string | number> = ['content-type', 'application/json; charset=utf-8', 'content-length', Buffer.byteLength(body)];
   if (headers) for (const h of headers) head.push(h);
   res.writeHead(status, head as string[]);
   res.end(body);

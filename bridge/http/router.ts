@@ -84,6 +84,32 @@ export class RouteIndex<R extends IndexedRoute = Route> {
 export const REQUEST_ID = /^[A-Za-z0-9_.:-]{1,64}$/;
 const NO_PARAMS: RouteParams = Object.freeze({});
 
+/** A request matched against a route table: its route, or why it is refused (and the headers to send with that). */
+export type Resolved<R> = { requestId: string; route: R; error?: undefined; headers?: undefined } | { requestId: string; route?: undefined; error: PagecallError; headers: string[] };
+
+/**
+ * What both listeners (this one and the JsRpc-compatible one) do first with a request: its request
+ * id (the caller's when valid, else a new one), then 404 for an unknown path (`notFound` adds to the
+ * message), 405 with `Allow` for a method the path lacks, and the route's `api` access check.
+ */
+export function resolveRequest<R extends IndexedRoute & { access: string }>(index: RouteIndex<R>, req: IncomingMessage, config: HttpContext['config'], newRequestId: () => string, notFound = ''): Resolved<R> {
+  const given = req.headers['x-request-id'];
+  const requestId = typeof given === 'string' && REQUEST_ID.test(given) ? given : newRequestId();
+  const url = req.url ?? '/';
+  const q = url.indexOf('?');
+  const path = q < 0 ? url : url.slice(0, q);
+  const method = req.method ?? '';
+  const at = index.lookup(path);
+  if (!at) return { requestId, error: new PagecallError('NOT_FOUND', `no route ${method} ${path}${notFound}`), headers: ['x-request-id', requestId] };
+  const route = at.byMethod.get(method);
+  if (!route) return { requestId, error: new PagecallError('METHOD_NOT_ALLOWED', `${method} is not allowed on ${path} (allowed: ${at.allow})`), headers: ['x-request-id', requestId, 'allow', at.allow] };
+  if (route.access === 'api') {
+    const denied = checkApiAccess(req, config, q < 0 ? null : new URLSearchParams(url.slice(q + 1)));
+    if (denied) return { requestId, error: denied, headers: ['x-request-id', requestId] };
+  }
+  return { requestId, route };
+}
+
 /** Answers every HTTP request of the bridge. */
 export type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -101,28 +127,10 @@ export function createRouter(ctx: HttpContext, routes: readonly Route[], newRequ
     sendError(res, error, headers);
   };
   return (req, res) => {
-    const given = req.headers['x-request-id'];
-    const requestId = typeof given === 'string' && REQUEST_ID.test(given) ? given : newRequestId();
-    const url = req.url ?? '/';
-    const q = url.indexOf('?');
-    const path = q < 0 ? url : url.slice(0, q);
-    const method = req.method ?? '';
-    const at = index.lookup(path);
-    if (!at) {
-      refuse(req, res, new PagecallError('NOT_FOUND', `no route ${method} ${path}`), ['x-request-id', requestId]);
-      return;
-    }
-    const route = at.byMethod.get(method);
+    const { requestId, route, error, headers } = resolveRequest(index, req, ctx.config, newRequestId);
     if (!route) {
-      refuse(req, res, new PagecallError('METHOD_NOT_ALLOWED', `${method} is not allowed on ${path} (allowed: ${at.allow})`), ['x-request-id', requestId, 'allow', at.allow]);
+      refuse(req, res, error, headers);
       return;
-    }
-    if (route.access === 'api') {
-      const denied = checkApiAccess(req, ctx.config, q < 0 ? null : new URLSearchParams(url.slice(q + 1)));
-      if (denied) {
-        refuse(req, res, denied, ['x-request-id', requestId]);
-        return;
-      }
     }
     if (route.hot) {
       // The hot routes write every header in one writeHead (node's fast path), x-request-id included.

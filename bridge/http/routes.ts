@@ -36,10 +36,13 @@ function respondToCall(ctx: HttpContext, res: ServerResponse, request: CallReque
     request,
     (call: SettledCall) => {
       if (gone) return;
-      if (call.error) reportError(ctx, res, call.error, requestId);
-      else if (call.raw !== undefined) sendJsonParts(res, 200, resultParts(call), ['x-request-id', requestId, 'x-pagecall-client', call.clientId!]);
-      else if (call.node === null) sendJson(res, 200, { ok: true, result: call.value, clientId: call.clientId, durationMs: call.durationMs }, ['x-request-id', requestId, 'x-pagecall-client', call.clientId!]);
-      else sendJson(res, 200, { ok: true, result: call.value, clientId: call.clientId, durationMs: call.durationMs }, ['x-request-id', requestId, 'x-pagecall-client', call.clientId!, 'x-pagecall-node', call.node]);
+      if (call.error) {
+        reportError(ctx, res, call.error, requestId);
+        return;
+      }
+      const headers = ['x-request-id', requestId, 'x-pagecall-client', call.clientId!];
+      if (call.node !== null) headers.push('x-pagecall-node', call.node);
+      sendJsonParts(res, 200, resultParts(call), headers);
     },
     undefined,
   );

@@ -7,6 +7,7 @@
 import type { IncomingMessage } from 'node:http';
 import busboy from 'busboy';
 import { PagecallError, typeName } from '../../protocol/index.js';
+import { parseJsonBytes, readBodyBytes } from '../http/read-body.js';
 
 /** A request's fields: strings from the query and forms, any JSON value from a JSON body. */
 export type Fields = ReadonlyMap<string, unknown>;
@@ -15,7 +16,7 @@ export type Fields = ReadonlyMap<string, unknown>;
 export async function readFields(req: IncomingMessage, query: URLSearchParams, limit: number): Promise<Fields> {
   const fields = new Map<string, unknown>();
   for (const [name, value] of query) if (!fields.has(name)) fields.set(name, value);
-  const body = await readBody(req, limit);
+  const body = await readBodyBytes(req, limit);
   if (body.length === 0) return fields;
   const fromBody = await parseBody(req, body, limit);
   for (const [name, value] of fromBody) fields.set(name, value);
@@ -39,40 +40,6 @@ export function flagField(fields: Fields, name: string): boolean {
   return /^(?:true|1|yes|on)$/i.test(value.trim());
 }
 
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  if (Number(req.headers['content-length']) > limit) {
-    req.resume();
-    return Promise.reject(tooLarge(limit));
-  }
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let failed = false;
-    req.on('data', (chunk: Buffer) => {
-      if (failed) return;
-      size += chunk.length;
-      if (size > limit) {
-        failed = true;
-        chunks.length = 0;
-        reject(tooLarge(limit));
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => {
-      if (!failed) resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
-    });
-    req.on('error', (error) => {
-      if (!failed) reject(new PagecallError('BAD_REQUEST', `body: ${error.message}`));
-      failed = true;
-    });
-  });
-}
-
-function tooLarge(limit: number): PagecallError {
-  return new PagecallError('PAYLOAD_TOO_LARGE', `body is larger than ${limit} bytes (--max-body-bytes)`, { limit });
-}
-
 /**
  * The body's fields by its content type. Without one (Python's `requests.post(url, data=json.dumps(...))`
  * sends none) or with text/plain, a body that opens with `{` is read as JSON and any other as a form.
@@ -93,12 +60,7 @@ function parseBody(req: IncomingMessage, body: Buffer, limit: number): Promise<M
 }
 
 function jsonFields(body: Buffer): Map<string, unknown> {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body.toString('utf8'));
-  } catch (error) {
-    throw new PagecallError('BAD_REQUEST', `body: invalid JSON (${(error as Error).message})`);
-  }
+  const parsed = parseJsonBytes(body);
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new PagecallError('BAD_REQUEST', `body: expected a JSON object, got ${typeName(parsed)}`);
   return new Map(Object.entries(parsed));
 }

@@ -5,8 +5,8 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { PagecallError } from '../../protocol/index.js';
-import { checkApiAccess } from '../access.js';
-import { REQUEST_ID, RouteIndex } from '../http/router.js';
+import { discardBody } from '../http/read-body.js';
+import { resolveRequest, RouteIndex } from '../http/router.js';
 import { sendCompatError } from './respond.js';
 import type { JsrpcRoute } from './route-table.js';
 import type { JsrpcContext } from './routes.js';
@@ -18,33 +18,16 @@ export type JsrpcRequestListener = (req: IncomingMessage, res: ServerResponse) =
 export function createJsrpcRouter(ctx: JsrpcContext, routes: readonly JsrpcRoute[], newRequestId: () => string): JsrpcRequestListener {
   const index = new RouteIndex(routes);
   const refuse = (req: IncomingMessage, res: ServerResponse, error: PagecallError, headers: string[]): void => {
-    // The body is not wanted; reading it keeps the connection usable for the next request.
-    req.resume();
+    // The body is not wanted: it is read (so the connection serves the next request), but only so
+    // far: a huge one cuts the connection.
+    discardBody(req);
     sendCompatError(res, error, 'number', headers);
   };
   return (req, res) => {
-    const given = req.headers['x-request-id'];
-    const requestId = typeof given === 'string' && REQUEST_ID.test(given) ? given : newRequestId();
-    const url = req.url ?? '/';
-    const q = url.indexOf('?');
-    const path = q < 0 ? url : url.slice(0, q);
-    const method = req.method ?? '';
-    const at = index.lookup(path);
-    if (!at) {
-      refuse(req, res, new PagecallError('NOT_FOUND', `no route ${method} ${path} (JsRpc-compatible listener: /go, /execjs, /page/cookie, /page/html, /list, /details, /kick, /ws)`), ['x-request-id', requestId]);
-      return;
-    }
-    const route = at.byMethod.get(method);
+    const { requestId, route, error, headers } = resolveRequest(index, req, ctx.config, newRequestId, ' (JsRpc-compatible listener: /go, /execjs, /page/cookie, /page/html, /list, /details, /kick, /ws)');
     if (!route) {
-      refuse(req, res, new PagecallError('METHOD_NOT_ALLOWED', `${method} is not allowed on ${path} (allowed: ${at.allow})`), ['x-request-id', requestId, 'allow', at.allow]);
+      refuse(req, res, error, headers);
       return;
-    }
-    if (route.access === 'api') {
-      const denied = checkApiAccess(req, ctx.config, q < 0 ? null : new URLSearchParams(url.slice(q + 1)));
-      if (denied) {
-        refuse(req, res, denied, ['x-request-id', requestId]);
-        return;
-      }
     }
     let done: void | Promise<void>;
     try {
